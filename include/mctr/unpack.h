@@ -1,0 +1,98 @@
+/* Layer unpacking: a layer blob (tar, tar+gzip or tar+zstd, told apart by
+ * magic bytes) becomes a directory ready to serve as an overlayfs lower layer.
+ *
+ * The producer pushes the blob's bytes as they arrive (from an archive, a
+ * file or the network); a worker thread decompresses them, hashes the
+ * uncompressed stream (the layer's diff_id) and applies the tar entries, so
+ * reading/hashing the blob and extracting it use two cores.
+ *
+ * Layer application rules (OCI image-spec layer.md, overlay form):
+ *  - `.wh.NAME` becomes a 0:0 character device NAME (an overlayfs whiteout);
+ *    `DIR/.wh..wh..opq` sets trusted.overlay.opaque=y on DIR, whether it comes
+ *    before or after DIR's own entry; other `.wh..wh.*` entries are ignored.
+ *  - No entry may create, overwrite or link anything outside the layer
+ *    directory: names with a `..` component or a leading `/` are refused, no
+ *    path is resolved through a symlink (one the layer itself created), and
+ *    hardlink targets must be earlier entries of the same layer.
+ *  - Owners (numeric), modes (setuid included), mtimes, xattrs, hardlinks,
+ *    symlinks, FIFOs and device nodes are kept; xattrs named trusted.overlay.*
+ *    or user.overlay.* are dropped so an image cannot forge whiteouts.
+ *  - Parent directories missing from the tar are created (0755, root).
+ *
+ * The unpacker writes only below its own directory and never syncs: the store
+ * syncs once (syncfs) and renames the directory into place after the diff_id
+ * checks out (see store.h). */
+#ifndef MCTR_UNPACK_H
+#define MCTR_UNPACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mctr/digest.h"
+#include "mctr/err.h"
+
+enum mctr_compression {
+	MCTR_COMPRESSION_NONE,
+	MCTR_COMPRESSION_GZIP,
+	MCTR_COMPRESSION_ZSTD,
+};
+
+/* Detect the compression from the first bytes of a blob (needs >= 4 bytes
+ * to tell; fewer are taken as uncompressed). */
+enum mctr_compression compression_detect(const void *buf, size_t len);
+const char *compression_name(enum mctr_compression c);
+
+struct layer_unpack_opts {
+	int parent_dirfd;    /* directory in which the layer directory is made */
+	const char *dirname; /* its name; must not exist yet */
+	bool rootless;       /* user.overlay.opaque; no device nodes, no chown */
+	/* Optional name of the blob, for error messages ("layer sha256:ab12..."). */
+	const char *what;
+};
+
+struct layer_stats {
+	uint64_t compressed_bytes;   /* bytes pushed */
+	uint64_t uncompressed_bytes; /* bytes of tar */
+	uint64_t entries;
+	enum mctr_compression compression;
+};
+
+struct layer_unpack;
+
+/* Create the layer directory and start the worker. */
+int layer_unpack_start(const struct layer_unpack_opts *opts, struct layer_unpack **out, struct mctr_err *err);
+
+/* Push the next bytes of the blob.  Blocks while the worker is behind (a
+ * bounded buffer); fails at once if the worker has failed (bad tar, unsafe
+ * entry, decompression error), with the worker's message. */
+int layer_unpack_feed(struct layer_unpack *u, const void *buf, size_t len, struct mctr_err *err);
+
+/* End of blob: wait for the worker.  On success the directory is complete
+ * and diff_id holds "sha256:..." of the uncompressed tar stream (all of it,
+ * trailing padding included). */
+int layer_unpack_finish(struct layer_unpack *u, char diff_id[DIGEST_LEN + 1], struct layer_stats *stats,
+                        struct mctr_err *err);
+
+/* Stop the worker if running and free.  With remove_dir, remove the layer
+ * directory (an aborted or rejected layer). */
+void layer_unpack_free(struct layer_unpack *u, bool remove_dir);
+
+/* Convenience: unpack everything readable from fd. */
+int layer_unpack_fd(const struct layer_unpack_opts *opts, int fd, char diff_id[DIGEST_LEN + 1],
+                    struct layer_stats *stats, struct mctr_err *err);
+
+/* A decompressing reader, shared with the parts that need the uncompressed
+ * tar (docker-archive save, rootfs import): push compressed bytes, get
+ * uncompressed ones through a callback. */
+struct decompressor;
+typedef int (*decompress_sink_fn)(void *arg, const void *buf, size_t len, struct mctr_err *err);
+struct decompressor *decompressor_new(decompress_sink_fn sink, void *arg);
+/* Push compressed bytes; the first call detects the format. */
+int decompressor_feed(struct decompressor *d, const void *buf, size_t len, struct mctr_err *err);
+/* Flush; fails on a truncated stream. */
+int decompressor_finish(struct decompressor *d, struct mctr_err *err);
+enum mctr_compression decompressor_kind(const struct decompressor *d);
+void decompressor_free(struct decompressor *d);
+
+#endif
