@@ -1,3 +1,0 @@
-/* placeholder until the reference parser lands */
-int mctr_image_placeholder_(void);
-int mctr_image_placeholder_(void) { return 0; }
