@@ -62,6 +62,11 @@ int fs_remove_prefixed(int dirfd, const char *prefix, struct mctr_err *err);
  * last component. */
 int open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct mctr_err *err);
 
+/* Open dirfd/path refusing any symlink on the way and any escape from dirfd
+ * (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, with a component-by-component
+ * O_NOFOLLOW walk where the kernel lacks it).  ELOOP tells a symlink was met. */
+int open_beneath(int dirfd, const char *path, int flags, struct mctr_err *err);
+
 /* mkdir -p `path` inside the tree at rootfd, resolving as open_in_root; the
  * returned fd (O_PATH|O_DIRECTORY... opened O_RDONLY) is the final directory. */
 int mkdir_in_root(int rootfd, const char *path, mode_t mode, struct mctr_err *err);

@@ -390,6 +390,49 @@ int open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct mc
 	return fd;
 }
 
+static int walk_beneath(int dirfd, const char *path, int flags)
+{
+	_cleanup_free_ char *copy = xstrdup(path);
+	_cleanup_close_ int cur = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return -1;
+	char *save = NULL;
+	char *c = strtok_r(copy, "/", &save);
+	while (c != NULL) {
+		char *next = strtok_r(NULL, "/", &save);
+		if (strcmp(c, "..") == 0) {
+			errno = EXDEV;
+			return -1;
+		}
+		if (next == NULL)
+			return openat(cur, c, flags | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(cur, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		close(cur);
+		cur = fd;
+		c = next;
+	}
+	return openat(cur, ".", flags | O_CLOEXEC);
+}
+
+int open_beneath(int dirfd, const char *path, int flags, struct mctr_err *err)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	if (fd < 0 && errno == ENOSYS)
+		fd = walk_beneath(dirfd, path, flags);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == EXDEV)
+			return mctr_fail(err, ELOOP, "%s: symlink or path outside the directory", path);
+		return mctr_fail_errno(err, "open %s", path);
+	}
+	return fd;
+}
+
 int mkdir_in_root(int rootfd, const char *path, mode_t mode, struct mctr_err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(path);

@@ -1,0 +1,149 @@
+/* Shared CLI plumbing: store opening, option parsing, module loading, and
+ * the human formats of sizes and times. */
+#include "cli.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mctr/fsutil.h"
+
+int cli_store(struct cli *cli, struct store **out, struct mctr_err *err)
+{
+	if (cli->store == NULL && store_open(cli->root, &cli->store, err) < 0)
+		return -1;
+	*out = cli->store;
+	return 0;
+}
+
+int cli_getopt(int argc, char **argv, const struct cli_opts *o)
+{
+	static const struct option none[] = { { 0 } };
+	const struct option *lo = o->longopts ? o->longopts : none;
+	size_t n = 0;
+	while (lo[n].name != NULL)
+		n++;
+	struct option all[n + 2];
+	memcpy(all, lo, n * sizeof *lo);
+	all[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	all[n + 1] = (struct option){ 0 };
+	char shortopts[128];
+	snprintf(shortopts, sizeof shortopts, "+:h%s", o->shortopts ? o->shortopts : "");
+	int c = getopt_long(argc, argv, shortopts, all, NULL);
+	if (c == 'h') {
+		fputs(o->usage, stdout);
+	} else if (c == ':') {
+		fprintf(stderr, "mctr %s: option %s needs a value\n", argv[0], argv[optind - 1]);
+		c = '?';
+	} else if (c == '?') {
+		if (optopt != 0)
+			fprintf(stderr, "mctr %s: unknown option -%c\n", argv[0], optopt);
+		else
+			fprintf(stderr, "mctr %s: unknown option %s\n", argv[0], argv[optind - 1]);
+	}
+	return c;
+}
+
+int cli_want_operands(int argc, int optind_, int min, int max, const char *usage, struct mctr_err *err)
+{
+	int n = argc - optind_;
+	if (n < min || (max >= 0 && n > max)) {
+		const char *end = strchr(usage, '\n');
+		int len = end ? (int)(end - usage) : (int)strlen(usage);
+		return mctr_fail(err, 0, "wrong number of arguments (%.*s)", len, usage);
+	}
+	return 0;
+}
+
+static void *module_handle;
+
+static void *module_open(struct mctr_err *err)
+{
+	if (module_handle != NULL)
+		return module_handle;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	char candidates[2][PATH_MAX + 32];
+	int k = 0;
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		snprintf(candidates[k++], sizeof candidates[0], "%s/mctr-image.so", exe);
+	}
+	snprintf(candidates[k++], sizeof candidates[0], "%s/mctr-image.so", MCTR_MODULE_DIR);
+	const char *last = NULL;
+	for (int i = 0; i < k; i++) {
+		if (access(candidates[i], R_OK) != 0)
+			continue;
+		module_handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+		if (module_handle != NULL)
+			return module_handle;
+		last = dlerror();
+	}
+	mctr_fail(err, 0, "cannot load the image module mctr-image.so (looked next to the binary and in %s)%s%s",
+	          MCTR_MODULE_DIR, last ? ": " : "", last ? last : "");
+	return NULL;
+}
+
+cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err)
+{
+	void *h = module_open(err);
+	if (h == NULL)
+		return NULL;
+	cli_cmd_fn fn;
+	void *sym = dlsym(h, symbol);
+	if (sym == NULL) {
+		mctr_fail(err, 0, "image module lacks %s", symbol);
+		return NULL;
+	}
+	memcpy(&fn, &sym, sizeof fn);
+	return fn;
+}
+
+void cli_format_size(double bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	int u = 0;
+	while (bytes >= 1000 && u < 4) {
+		bytes /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f%s", bytes, units[u]);
+	else
+		snprintf(buf, len, "%.3g%s", bytes, units[u]);
+}
+
+void cli_format_ago(long long then, char *buf, size_t len)
+{
+	if (then <= 0) {
+		snprintf(buf, len, "N/A");
+		return;
+	}
+	long long d = (long long)time(NULL) - then;
+	if (d < 0)
+		d = 0;
+	struct {
+		long long secs;
+		const char *unit;
+	} steps[] = { { 365LL * 86400, "year" }, { 30LL * 86400, "month" }, { 7 * 86400, "week" },
+		      { 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" } };
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		long long v = d / steps[i].secs;
+		if (v >= 1 || steps[i].secs == 1) {
+			if (v <= 1 && steps[i].secs == 1)
+				snprintf(buf, len, "Less than a second ago");
+			else if (v == 1)
+				snprintf(buf, len, "1 %s ago", steps[i].unit);
+			else
+				snprintf(buf, len, "%lld %ss ago", v, steps[i].unit);
+			return;
+		}
+	}
+}

@@ -1,0 +1,76 @@
+/* The CLI: a table of commands (main.c), one small file per command.
+ * Commands that move image bytes live in the image module (src/cli/module,
+ * built into mctr-image.so) and are resolved by name on first use, so the
+ * core binary never loads libcurl, libarchive or libcrypto. */
+#ifndef MCTR_CLI_H
+#define MCTR_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "mctr/err.h"
+#include "mctr/store.h"
+
+struct cli {
+	const char *root;      /* --root / MCTR_ROOT / default */
+	struct store *store;   /* opened on first use */
+	const char *prog;      /* "mctr" */
+};
+
+typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+
+/* Open the store at cli->root once. */
+int cli_store(struct cli *cli, struct store **out, struct mctr_err *err);
+
+/* Option parsing shared by every command: getopt_long over argv (argv[0]
+ * is the command name) with "+" semantics (stop at the first operand);
+ * handles -h/--help by printing usage.  Returns the option character, -1
+ * at the end, '?' after printing an error for a bad option, or 'h'. */
+struct cli_opts {
+	const char *usage;           /* "Usage: mctr load [OPTIONS]\n\n..." */
+	const char *shortopts;       /* without h */
+	const struct option *longopts; /* without help; may be NULL */
+};
+int cli_getopt(int argc, char **argv, const struct cli_opts *o);
+/* Handle the common results of cli_getopt inside a command's switch:
+ * 'h' → print usage, command returns 0; '?' → error. */
+#define CLI_OPT_COMMON_CASES(err)                                                                            \
+	case 'h':                                                                                            \
+		return 0;                                                                                    \
+	case '?':                                                                                            \
+		return mctr_fail((err), 0, "bad option (see --help)");                                      \
+	default:                                                                                             \
+		return mctr_fail((err), 0, "unhandled option")
+
+/* Require between min and max operands after the options (max -1: any). */
+int cli_want_operands(int argc, int optind_, int min, int max, const char *usage, struct mctr_err *err);
+
+/* Resolve a command implemented by the image module. */
+cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err);
+
+/* Human output helpers. */
+void cli_format_size(double bytes, char *buf, size_t len);  /* "2.15MB", Docker's SI units */
+void cli_format_ago(long long then, char *buf, size_t len); /* "3 hours ago" */
+
+/* Core commands. */
+int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_tag(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_rmi(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_inspect(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_image_prune(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_version(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+
+/* Commands in the image module (mctr-image.so), by symbol name. */
+int mctr_cmd_load(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_import(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_save(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_system_check(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+
+
+
+/* Names of the containers using the image with this ID (NULL-terminated). */
+int cli_image_users(struct cli *cli, const char *image_id, char ***users, struct mctr_err *err);
+/* Print Docker's "Untagged: NAME" with the familiar form of a stored name. */
+void cli_print_untagged(const char *full_name);
+#endif
