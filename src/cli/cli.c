@@ -29,12 +29,16 @@ int cli_getopt(int argc, char **argv, const struct cli_opts *o)
 		n++;
 	struct option all[n + 2];
 	memcpy(all, lo, n * sizeof *lo);
-	all[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	all[n] = (struct option){ "help", no_argument, NULL, CLI_HELP };
 	all[n + 1] = (struct option){ 0 };
 	char shortopts[128];
-	snprintf(shortopts, sizeof shortopts, "+:h%s", o->shortopts ? o->shortopts : "");
+	const char *own = o->shortopts ? o->shortopts : "";
+	bool h_is_help = strchr(own, 'h') == NULL;
+	snprintf(shortopts, sizeof shortopts, "+:%s%s", h_is_help ? "h" : "", own);
 	int c = getopt_long(argc, argv, shortopts, all, NULL);
-	if (c == 'h') {
+	if (c == 'h' && h_is_help)
+		c = CLI_HELP;
+	if (c == CLI_HELP) {
 		fputs(o->usage, stdout);
 	} else if (c == ':') {
 		fprintf(stderr, "mctr %s: option %s needs a value\n", argv[0], argv[optind - 1]);

@@ -25,7 +25,9 @@ int cli_store(struct cli *cli, struct store **out, struct mctr_err *err);
 /* Option parsing shared by every command: getopt_long over argv (argv[0]
  * is the command name) with "+" semantics (stop at the first operand);
  * handles -h/--help by printing usage.  Returns the option character, -1
- * at the end, '?' after printing an error for a bad option, or 'h'. */
+ * at the end, '?' after printing an error for a bad option, or CLI_HELP
+ * (for --help, and for -h unless the command's shortopts use 'h'). */
+#define CLI_HELP 0x1000
 struct cli_opts {
 	const char *usage;           /* "Usage: mctr load [OPTIONS]\n\n..." */
 	const char *shortopts;       /* without h */
@@ -33,9 +35,9 @@ struct cli_opts {
 };
 int cli_getopt(int argc, char **argv, const struct cli_opts *o);
 /* Handle the common results of cli_getopt inside a command's switch:
- * 'h' → print usage, command returns 0; '?' → error. */
+ * CLI_HELP → usage was printed, command returns 0; '?' → error. */
 #define CLI_OPT_COMMON_CASES(err)                                                                            \
-	case 'h':                                                                                            \
+	case CLI_HELP:                                                                                       \
 		return 0;                                                                                    \
 	case '?':                                                                                            \
 		return mctr_fail((err), 0, "bad option (see --help)");                                      \

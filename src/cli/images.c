@@ -95,8 +95,6 @@ int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 			CLI_OPT_COMMON_CASES(err);
 		}
 	}
-	if (c == 'h')
-		return 0;
 	if (cli_want_operands(argc, optind, 0, 0, usage, err) < 0)
 		return -1;
 	struct store *st;

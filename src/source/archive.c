@@ -277,7 +277,7 @@ static void add_alias(struct archive_source *s, char *path, char *target)
 static int scan_entry(struct archive_source *s, struct archive *a, struct archive_entry *e, struct mctr_err *err)
 {
 	const char *name = archive_entry_pathname(e);
-	_cleanup_free_ char *what = xasprintf("%s: entry", s->base.what);
+	_cleanup_free_ char *what = xasprintf("%s: entry %s", s->base.what, name ? name : "(no name)");
 	_cleanup_free_ char *path = source_clean_path(name ? name : "", what, err);
 	if (path == NULL)
 		return -1;

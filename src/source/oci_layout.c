@@ -123,6 +123,13 @@ static int import_descriptor(struct image_source *src, struct import_txn *txn, c
 	platform_host(&host);
 	_cleanup_free_ char *iwhat = xasprintf("%s: index %s", src->what, desc.digest);
 	json_t *chosen = platform_select(idx, &host, err);
+	json_t *entries = json_get_arr(idx, "manifests");
+	if (chosen == NULL && json_array_size(entries) == 1 &&
+	    mediatype_is_index(json_get_str(json_array_get(entries, 0), "mediaType"))) {
+		/* An index wrapping another index (no platform on the way). */
+		mctr_err_clear(err);
+		chosen = json_array_get(entries, 0);
+	}
 	if (chosen == NULL)
 		return mctr_err_wrap(err, "%s", iwhat);
 	return import_descriptor(src, txn, chosen, names, depth + 1, err);
