@@ -93,8 +93,8 @@ int import_txn_unpack(struct import_txn *txn, struct staged_blob *b, const char 
 {
 	if (b->is_layer)
 		return 0;
-	if (b->not_layer_reason != NULL)
-		return mctr_fail(err, 0, "%s: %s", what, b->not_layer_reason);
+	if (b->not_layer_reason != NULL) /* already names the blob */
+		return mctr_fail(err, 0, "%s", b->not_layer_reason);
 	if (expected_diff_id != NULL && store_layer_exists(txn->st, expected_diff_id) &&
 	    store_layer_pair_known(txn->st, b->digest, expected_diff_id)) {
 		/* Unpacked before, by an earlier import: keep that one. */

@@ -1,0 +1,142 @@
+#!/bin/bash
+# Names, IDs and removal: tag, rmi, inspect, image prune, garbage collection,
+# system check, concurrent writers and a writer killed half-way.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_fixtures
+
+blob_count() { find "$MCTR_ROOT/oci/blobs/sha256" -type f | wc -l; }
+layer_count() { find "$MCTR_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l; }
+image_id() { mctr inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Id"])'; }
+
+t_begin "tag gives a second name; both resolve to one ID; bad names are refused"
+expect_status 0 mctr load -i "$FIXTURES/busybox-docker.tar"
+id=$(image_id busybox)
+expect_status 0 mctr tag busybox localhost:5000/team/bb:v1
+expect_status 0 mctr inspect localhost:5000/team/bb:v1
+assert_contains "$OUT" "\"Id\": \"$id\""
+assert_contains "$OUT" '"localhost:5000/team/bb:v1"'
+expect_status 125 mctr tag busybox 'Bad/Name'
+assert_contains "$ERR" "must be lowercase"
+expect_status 125 mctr tag busybox "$(printf 'a%.0s' {1..64} | tr a 0)"
+assert_contains "$ERR" "64-byte hexadecimal"
+expect_status 125 mctr tag nothere x
+assert_contains "$ERR" "no such image: nothere"
+
+t_begin "images are found by ID, sha256:ID and a unique prefix"
+expect_status 0 mctr inspect "${id:7:12}"
+assert_contains "$OUT" "\"Id\": \"$id\""
+expect_status 0 mctr inspect "$id"
+expect_status 0 mctr inspect "${id:7}"
+expect_status 0 mctr images -q
+assert_eq "${id:7:12}" "$OUT"
+expect_status 0 mctr images --no-trunc -q
+assert_eq "$id" "$OUT"
+
+t_begin "images --format json has Podman's keys"
+expect_status 0 mctr images --format json
+for k in Id ParentId RepoTags RepoDigests Size SharedSize VirtualSize Labels Containers Names Digest History Created CreatedAt; do
+	assert_contains "$OUT" "\"$k\":"
+done
+assert_contains "$OUT" '"docker.io/library/busybox:latest"'
+
+t_begin "rmi of one of two names only untags"
+expect_status 0 mctr rmi localhost:5000/team/bb:v1
+assert_eq "Untagged: localhost:5000/team/bb:v1" "$OUT"
+expect_status 0 mctr inspect busybox
+
+t_begin "rmi by ID of an image with several names needs -f"
+expect_status 0 mctr tag busybox second:tag
+expect_status 125 mctr rmi "${id:7:12}"
+assert_contains "$ERR" "must be forced"
+expect_status 0 mctr rmi -f "${id:7:12}"
+assert_contains "$OUT" "Untagged: busybox:latest"
+assert_contains "$OUT" "Untagged: second:tag"
+assert_contains "$OUT" "Deleted: $id"
+assert_eq 0 "$(blob_count)" "blobs left"
+assert_eq 0 "$(layer_count)" "layers left"
+
+t_begin "rmi keeps layers another image still uses"
+expect_status 0 mctr load -i "$FIXTURES/layered-docker.tar"
+expect_status 0 mctr load -i "$FIXTURES/shared-base-docker.tar"
+assert_eq 4 "$(layer_count)"
+expect_status 0 mctr rmi layered
+assert_eq 2 "$(layer_count)" "shared-base's two layers remain"
+expect_status 0 mctr inspect shared-base
+expect_status 125 mctr rmi layered
+assert_contains "$ERR" "no such image: layered"
+
+t_begin "a name moved to another image leaves the old one dangling; image prune removes it"
+expect_status 0 mctr load -i "$FIXTURES/busybox-docker.tar"
+expect_status 0 mctr tag shared-base busybox:latest
+expect_status 0 mctr images
+assert_contains "$OUT" "<none>"
+expect_status 0 mctr image prune -f
+assert_contains "$OUT" "deleted: "
+expect_status 0 mctr images
+assert_not_contains "$OUT" "<none>"
+expect_status 0 mctr image prune -a -f
+assert_eq 0 "$(mctr images -q | wc -l)" "images after prune -a"
+assert_eq 0 "$(blob_count)" "blobs after prune -a"
+
+t_begin "system check finds a damaged blob and a missing layer; --repair fixes what it can"
+expect_status 0 mctr load -i "$FIXTURES/layered-oci"
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+blob=$(find "$MCTR_ROOT/oci/blobs/sha256" -type f -size +100k | head -1)
+chmod u+w "$blob"; printf 'X' | dd of="$blob" bs=1 seek=100 conv=notrunc status=none
+layer=$(find "$MCTR_ROOT/layers" -mindepth 1 -maxdepth 1 | head -1)
+rm -rf "$layer"
+expect_status 1 mctr system check
+assert_contains "$OUT" "is damaged"
+assert_contains "$OUT" "is missing"
+expect_status 0 mctr system check --repair
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
+t_begin "concurrent loads into one root lose no name"
+expect_status 0 mctr image prune -a -f
+pids=()
+for f in busybox-docker.tar layered-docker.tar shared-base-docker.tar busybox-oci debian-docker.tar; do
+	mctr load -q -i "$FIXTURES/$f" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent load failed"; done
+expect_status 0 mctr images
+for n in busybox layered shared-base debian; do assert_contains "$OUT" "$n "; done
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
+t_begin "concurrent loads of the same image all succeed"
+expect_status 0 mctr rmi debian:bookworm
+pids=()
+for i in 1 2 3; do mctr load -q -i "$FIXTURES/debian-docker.tar" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent load of the same image failed"; done
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
+t_begin "a load killed with SIGKILL leaves no visible partial state; GC cleans debris"
+expect_status 0 mctr rmi debian:bookworm
+snapshot_store killed
+"$MCTR_BIN" --root "$MCTR_ROOT" load -q -i "$FIXTURES/debian-docker.tar" & lp=$!	# not the function: $! must be mctr
+# Kill as soon as the unpack has begun (a temp layer dir exists).
+for _ in $(seq 1 500); do
+	compgen -G "$MCTR_ROOT/layers/.tmp-*" >/dev/null && break
+	sleep 0.01
+done
+kill -9 "$lp" 2>/dev/null || fail "the load ended before it could be killed"
+wait "$lp" 2>/dev/null || true
+expect_status 0 mctr images
+assert_not_contains "$OUT" debian
+expect_status 0 mctr system check --repair
+assert_store_unchanged killed
+expect_status 0 mctr load -q -i "$FIXTURES/debian-docker.tar"
+expect_status 0 mctr inspect debian:bookworm
+
+t_begin "bad usage is refused with exit 125 and one line"
+expect_status 125 mctr load -i /nonexistent
+assert_contains "$ERR" "/nonexistent"
+assert_eq 1 "$(wc -l <<<"$ERR")" "one line"
+expect_status 125 mctr rmi
+expect_status 125 mctr images --format table
+expect_status 125 mctr inspect 'a:b:c'
+assert_contains "$ERR" "invalid reference"
