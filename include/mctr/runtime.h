@@ -11,16 +11,21 @@
  *   load + validate the spec
  *   cgroup create + limits
  *   clone ------------------------------> wait for "go"
- *   cgroup enter(child), [uid maps]
- *   "go" -------------------------------> make / private; mount overlay (or bind root)
- *                                         /proc /dev(+devices, pts, shm, mqueue) /sys
- *                                         bind mounts from the spec, resolved in the root
- *                                         /etc/hostname /etc/hosts /etc/resolv.conf
- *                                         pivot_root (chroot if impossible), masks, ro paths
- *                                         sethostname, lo up, [pty: master sent to parent]
- *                                         resolve user in the container's /etc/passwd, cwd
+ *   cgroup enter(child)
+ *   "go" -------------------------------> stdio; join ns by path; unshare(CLONE_NEWCGROUP)
+ *                                         make / rprivate; overlay on root.path (or bind)
+ *                                         the spec's mounts in order (/proc /dev /dev/pts
+ *                                         /sys /sys/fs/cgroup ... binds such as /etc/hosts),
+ *                                         every destination resolved inside the root
+ *                                         /dev nodes + symlinks, sysctls
+ *                                         [pty from the container's devpts: master sent]
+ *                                         masked paths, read-only paths
+ *                                         pivot_root (chroot on initramfs), [root ro]
+ *                                         sethostname, lo up
+ *                                         user from the container's /etc/passwd, cwd,
  *                                         rlimits, caps (bounding/eff/perm; inh/amb empty),
- *                                         no_new_privs, close fds, execve
+ *                                         no_new_privs, [fork: init stays PID 1],
+ *                                         close fds, execve (PATH of the container's env)
  *   <------------------------------------ error message, or EOF when execve succeeded
  *
  * The child is non-dumpable until execve and holds no fd but 0/1/2 at exec
@@ -39,18 +44,43 @@
 /* Annotations of config.json that mctr's runtime understands. */
 /* Overlay lower dirs, topmost first, ':'-separated absolute paths; with it,
  * root.path is the mount point of an overlay built inside the container's
- * mount namespace.  Without it root.path is used as it is (bind). */
+ * mount namespace.  Without it root.path is used as it is (bound onto
+ * itself).  No length limit on Linux >= 6.8 (fsconfig "lowerdir+"); older
+ * kernels get mount(2) with the layers named relative to their common
+ * parent, which must fit in one page. */
 #define RT_ANN_OVERLAY_LOWER "org.mctr.overlay.lowerdirs"
+/* Both or neither; without them the overlay is read-only. */
 #define RT_ANN_OVERLAY_UPPER "org.mctr.overlay.upperdir"
 #define RT_ANN_OVERLAY_WORK "org.mctr.overlay.workdir"
 /* A user given by name ("app", "app:staff", "1000:staff"): resolved from the
  * container's own /etc/passwd and /etc/group after its root is mounted;
- * process.user.uid/gid are then ignored. */
+ * process.user.uid/gid are then ignored (additionalGids are added).  A
+ * number is always an ID; without a group, the user's groups from
+ * /etc/group become the supplementary groups. */
 #define RT_ANN_USER "org.mctr.user"
 /* "true": run a tiny built-in init as PID 1 that forwards signals to the
  * command and reaps zombies (--init). */
 #define RT_ANN_INIT "org.mctr.init"
-/* Cgroup name ("mctr/<id>"); default from linux.cgroupsPath. */
+
+/* What the spec may hold, and what it may not (rejected with an error that
+ * names the field): user namespaces, hooks, seccomp, AppArmor/SELinux
+ * labels, joining an existing pid/mount/cgroup namespace (net, ipc and uts
+ * may be joined by path), systemd cgroup paths, sysctls of namespaces the
+ * container does not own, cgroup knobs mctr's cgroup module lacks
+ * (blockIO, hugepages, memory.reservation, ...).  Policies that are not
+ * errors:
+ *   - capabilities: bounding, effective and permitted as the spec says;
+ *     inheritable and ambient are ALWAYS empty (CVE-2022-24769); no
+ *     "capabilities" object means no capabilities at all;
+ *   - without linux.resources.devices, Docker's device rules apply (deny
+ *     all but the standard nodes, mknod allowed); with them, the allow
+ *     rules for the standard nodes are appended (as runc does); where the
+ *     rules cannot be enforced, CAP_MKNOD is dropped instead;
+ *   - /sys of a container sharing the host's network namespace is a
+ *     read-only recursive bind of the host's /sys (sysfs otherwise);
+ *   - a "cgroup" mount is a cgroup2 mount on v2 hosts, a read-only tmpfs
+ *     with one mount per host hierarchy on v1/hybrid ones;
+ *   - the cgroup is linux.cgroupsPath, else "mctr/<id>". */
 
 struct rt_stdio {
 	int in;  /* fd for the container's stdin; -1: /dev/null */
@@ -76,9 +106,15 @@ struct rt_container {
 	bool devices_restricted; /* false: CAP_MKNOD was dropped instead */
 };
 
-/* Create and start the container; returns once its command was executed.
- * On failure everything made is undone (cgroup removed, child reaped) and
- * err->status is 126 (cannot execute), 127 (not found) or 125. */
+/* Create and start the container; returns once its command was executed
+ * (the caller then waits for out->pid, which is its child, and calls
+ * cgroup_destroy(out->cg) after it exited).  On failure everything made is
+ * undone (cgroup removed, child reaped) and err->status is 126 (cannot
+ * execute), 127 (not found) or 125.
+ *
+ * The child is made with a raw clone(2), not fork(3): call this from a
+ * single-threaded process (or at least with no other thread inside malloc
+ * or stdio), and do not have SIGCHLD ignored. */
 int rt_run(const struct rt_run_opts *o, struct rt_container *out, struct mctr_err *err);
 
 /* Release what rt_run returned (fds, cgroup handle); does not kill. */
@@ -93,7 +129,7 @@ int rt_status_to_exit_code(int wait_status);
 struct rt_exec_opts {
 	pid_t pid;              /* the container's PID 1 on the host */
 	int pidfd;              /* its pidfd (or -1: opened from pid) */
-	const char *cgroup;     /* the container's cgroup name */
+	const char *cgroup;     /* the container's cgroup name (NULL: stay in ours) */
 	struct cgroup_opts cgroup_opts;
 	const char *process_json; /* OCI "process" object (args, env, cwd, user,
 	                           * capabilities, noNewPrivileges, terminal) */
@@ -107,7 +143,12 @@ struct rt_process {
 	int pty_master;
 };
 
-/* Start a process in all of the container's namespaces and its cgroup. */
+/* Start a process in all of the container's namespaces (mount, pid, uts,
+ * ipc, net, cgroup) and its cgroup, chrooted to the root of the container's
+ * PID 1.  The process is the caller's child (wait for out->pid); errors come
+ * back as from rt_run (status 126/127/125).  Capabilities are exactly those
+ * of process_json: drop CAP_MKNOD there if rt_container.devices_restricted
+ * was false. */
 int rt_exec(const struct rt_exec_opts *o, struct rt_process *out, struct mctr_err *err);
 
 /* ---- information ------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mctr/container.h"
 #include "mctr/fsutil.h"
 
 int cli_store(struct cli *cli, struct store **out, struct mctr_err *err)
@@ -18,6 +19,23 @@ int cli_store(struct cli *cli, struct store **out, struct mctr_err *err)
 		return -1;
 	*out = cli->store;
 	return 0;
+}
+
+int cli_ctr_store(struct cli *cli, struct ctr_store **out, struct mctr_err *err)
+{
+	struct store *st;
+	if (cli->ctrs == NULL && (cli_store(cli, &st, err) < 0 || ctr_store_open(cli->root, st->root_fd, &cli->ctrs, err) < 0))
+		return -1;
+	*out = cli->ctrs;
+	return 0;
+}
+
+void cli_close(struct cli *cli)
+{
+	ctr_store_close(cli->ctrs);
+	store_close(cli->store);
+	cli->ctrs = NULL;
+	cli->store = NULL;
 }
 
 int cli_getopt(int argc, char **argv, const struct cli_opts *o)

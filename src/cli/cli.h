@@ -11,9 +11,12 @@
 #include "mctr/err.h"
 #include "mctr/store.h"
 
+struct ctr_store;
+
 struct cli {
 	const char *root;      /* --root / MCTR_ROOT / default */
 	struct store *store;   /* opened on first use */
+	struct ctr_store *ctrs; /* containers, opened on first use */
 	const char *prog;      /* "mctr" */
 };
 
@@ -21,6 +24,10 @@ typedef int (*cli_cmd_fn)(struct cli *cli, int argc, char **argv, struct mctr_er
 
 /* Open the store at cli->root once. */
 int cli_store(struct cli *cli, struct store **out, struct mctr_err *err);
+/* Open the container records under cli->root once. */
+int cli_ctr_store(struct cli *cli, struct ctr_store **out, struct mctr_err *err);
+/* Close what cli_store/cli_ctr_store opened. */
+void cli_close(struct cli *cli);
 
 /* Option parsing shared by every command: getopt_long over argv (argv[0]
  * is the command name) with "+" semantics (stop at the first operand);
@@ -62,6 +69,17 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_image_prune(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_version(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_run(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_create(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_start(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_ps(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_stop(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_kill(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_wait(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_rm(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_container_prune(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_logs(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_runtime_run(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 
 /* Commands in the image module (mctr-image.so), by symbol name. */
 int mctr_cmd_load(struct cli *cli, int argc, char **argv, struct mctr_err *err);

@@ -18,6 +18,25 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "run", NULL, cmd_run, NULL, "Create and run a container" },
+	{ "run", "container", cmd_run, NULL, "Create and run a container" },
+	{ "create", NULL, cmd_create, NULL, "Create a container" },
+	{ "create", "container", cmd_create, NULL, "Create a container" },
+	{ "start", NULL, cmd_start, NULL, "Start containers" },
+	{ "start", "container", cmd_start, NULL, "Start containers" },
+	{ "ps", NULL, cmd_ps, NULL, "List containers" },
+	{ "ls", "container", cmd_ps, NULL, "List containers" },
+	{ "logs", NULL, cmd_logs, NULL, "Show a container's output" },
+	{ "logs", "container", cmd_logs, NULL, "Show a container's output" },
+	{ "stop", NULL, cmd_stop, NULL, "Stop containers" },
+	{ "stop", "container", cmd_stop, NULL, "Stop containers" },
+	{ "kill", NULL, cmd_kill, NULL, "Send a signal to containers" },
+	{ "kill", "container", cmd_kill, NULL, "Send a signal to containers" },
+	{ "wait", NULL, cmd_wait, NULL, "Wait for containers to stop" },
+	{ "wait", "container", cmd_wait, NULL, "Wait for containers to stop" },
+	{ "rm", NULL, cmd_rm, NULL, "Remove containers" },
+	{ "rm", "container", cmd_rm, NULL, "Remove containers" },
+	{ "prune", "container", cmd_container_prune, NULL, "Remove stopped containers" },
 	{ "images", NULL, cmd_images, NULL, "List images" },
 	{ "ls", "image", cmd_images, NULL, "List images" },
 	{ "load", NULL, NULL, "mctr_cmd_load", "Load images from a docker-archive, OCI archive or OCI layout" },
@@ -37,9 +56,10 @@ static const struct command commands[] = {
 	{ "info", NULL, cmd_info, NULL, "Show the store, cgroup mode and kernel features" },
 	{ "info", "system", cmd_info, NULL, "Show the store, cgroup mode and kernel features" },
 	{ "version", NULL, cmd_version, NULL, "Show the version" },
+	{ "run", "runtime", cmd_runtime_run, NULL, "Run an OCI bundle (as an OCI runtime would)" },
 };
 
-static const char *const groups[] = { "image", "container", "system" };
+static const char *const groups[] = { "image", "container", "system", "runtime" };
 
 static void print_usage(FILE *f, const char *group)
 {
@@ -164,7 +184,7 @@ static int run_main(int argc, char **argv, struct mctr_err *err)
 	char **sub_argv = argv + optind;
 	optind = 0; /* full reset of getopt for the command's own options */
 	int rc = fn(&cli, sub_argc, sub_argv, err);
-	store_close(cli.store);
+	cli_close(&cli);
 	return rc;
 }
 

@@ -173,9 +173,12 @@ int open_dir_at(int dirfd, const char *name, bool create, mode_t mode, struct mc
 int mkdir_p_at(int dirfd, const char *path, mode_t mode, struct mctr_err *err)
 {
 	_cleanup_free_ char *copy = xstrdup(path);
-	_cleanup_close_ int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	/* An absolute path starts at "/", whatever dirfd is (as mkdirat). */
+	_cleanup_close_ int cur = path[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+	                          : dirfd == AT_FDCWD ? open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+	                                              : fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (cur < 0)
-		return mctr_fail_errno(err, "dup");
+		return mctr_fail_errno(err, "mkdir %s", path);
 	char *save = NULL;
 	for (char *c = strtok_r(copy, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
 		if (strcmp(c, ".") == 0)
@@ -277,8 +280,12 @@ static int openat2_in_root(int rootfd, const char *path, int flags, mode_t mode)
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
 }
 
-/* Userspace emulation of RESOLVE_IN_ROOT for kernels without openat2. */
-static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
+/* Resolve path component by component as if rootfd were "/" (symlinks,
+ * absolute ones included, and ".." never leave it): RESOLVE_IN_ROOT in
+ * userspace, for kernels without openat2 and for mkdir_in_root, which also
+ * creates missing directories on the way (through symlinks too: a link to a
+ * missing directory gets its target made inside the root, as runc does). */
+static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode, bool mkdirs)
 {
 	enum { MAX_LINKS = 40 };
 	_cleanup_free_ char *rest = xstrdup(path);
@@ -321,7 +328,12 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode)
 				result = openat(cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 				break;
 			}
-			break;
+			if (errno != ENOENT || !mkdirs)
+				break;
+			if (mkdirat(cur, comp, mode) < 0 && errno != EEXIST)
+				break;
+			if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				break;
 		}
 		if (S_ISLNK(st.st_mode)) {
 			if (++links > MAX_LINKS) {
@@ -384,7 +396,7 @@ int open_in_root(int rootfd, const char *path, int flags, mode_t mode, struct mc
 			have_openat2 = 1;
 	}
 	if (have_openat2 == 0)
-		fd = walk_in_root(rootfd, path, flags, mode);
+		fd = walk_in_root(rootfd, path, flags, mode, false);
 	if (fd < 0)
 		return mctr_fail_errno(err, "open %s inside the container root", path);
 	return fd;
@@ -435,50 +447,10 @@ int open_beneath(int dirfd, const char *path, int flags, struct mctr_err *err)
 
 int mkdir_in_root(int rootfd, const char *path, mode_t mode, struct mctr_err *err)
 {
-	_cleanup_free_ char *copy = xstrdup(path);
-	size_t len = strlen(copy);
-	/* Walk prefixes "a", "a/b", ... resolving each inside the root. */
-	for (size_t i = 0; i <= len; i++) {
-		if (copy[i] != '/' && copy[i] != '\0')
-			continue;
-		if (i == 0 || copy[i - 1] == '/')
-			continue;
-		char saved = copy[i];
-		copy[i] = '\0';
-		int fd = openat2_in_root(rootfd, copy, O_PATH | O_DIRECTORY, 0);
-		if (fd < 0 && errno == ENOSYS)
-			fd = walk_in_root(rootfd, copy, O_PATH | O_DIRECTORY, 0);
-		if (fd < 0 && errno == ENOENT) {
-			char *slash = strrchr(copy, '/');
-			const char *base = slash ? slash + 1 : copy;
-			int parent;
-			if (slash != NULL) {
-				*slash = '\0';
-				parent = open_in_root(rootfd, copy[0] ? copy : "/", O_PATH | O_DIRECTORY, 0, err);
-				*slash = '/';
-			} else {
-				parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-			}
-			if (parent < 0)
-				return mctr_err_wrap(err, "mkdir %s", path);
-			if (mkdirat(parent, base, mode) < 0 && errno != EEXIST) {
-				int e = errno;
-				close(parent);
-				return mctr_fail(err, e, "mkdir %s inside the container root", copy);
-			}
-			close(parent);
-			fd = open_in_root(rootfd, copy, O_PATH | O_DIRECTORY, 0, err);
-			if (fd < 0)
-				return -1;
-		} else if (fd < 0) {
-			return mctr_fail_errno(err, "open %s inside the container root", copy);
-		}
-		copy[i] = saved;
-		if (i == len)
-			return fd;
-		close(fd);
-	}
-	return open_in_root(rootfd, "/", O_PATH | O_DIRECTORY, 0, err);
+	int fd = walk_in_root(rootfd, path, O_PATH | O_DIRECTORY, mode, true);
+	if (fd < 0)
+		return mctr_fail_errno(err, "mkdir %s inside the container root", path);
+	return fd;
 }
 
 void fd_path(int fd, char buf[64])

@@ -81,6 +81,12 @@ START_TEST(open_in_root_stays_inside)
 	ck_assert_msg(d >= 0, "%s", err.msg);
 	struct stat st;
 	ck_assert_int_eq(fstatat(root, "etc/new/deep", &st, 0), 0);
+	/* A dangling link gets its target made inside the root (as runc does). */
+	ck_assert_int_eq(symlinkat("/var/tmp/not-on-the-host", root, "dangling"), 0);
+	_cleanup_close_ int d2 = mkdir_in_root(root, "/dangling/sub", 0755, &err);
+	ck_assert_msg(d2 >= 0, "%s", err.msg);
+	ck_assert_int_eq(fstatat(root, "var/tmp/not-on-the-host/sub", &st, AT_SYMLINK_NOFOLLOW), 0);
+	ck_assert_int_ne(access("/var/tmp/not-on-the-host", F_OK), 0);
 	test_rmtree(dir);
 }
 END_TEST

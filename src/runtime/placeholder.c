@@ -1,3 +1,0 @@
-/* placeholder until the runtime lands */
-int mctr_runtime_placeholder_(void);
-int mctr_runtime_placeholder_(void) { return 0; }
