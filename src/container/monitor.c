@@ -160,7 +160,7 @@ static int relay_until_exit(struct relay *r, const struct rt_container *c, int s
 				out_open = false;
 			}
 		}
-		if (exited && p[2].revents == 0 && p[3].revents == 0) {
+		if (exited && (out_open || err_open) && p[2].revents == 0 && p[3].revents == 0) {
 			/* Pipes can stay open if something escaped the pid
 			 * namespace's teardown (impossible by design): don't hang. */
 			if (poll((struct pollfd[]){ { out_open ? r->out_pipe : -1, POLLIN, 0 },

@@ -36,7 +36,7 @@ expect_status 125 mctr images --bogus
 expect_status 125 mctr --log-level loud images
 assert_contains "$ERR" "--log-level"
 expect_status 125 mctr inspect nothere
-assert_eq "mctr: no such image: nothere" "$ERR"
+assert_eq "mctr: no such object: nothere" "$ERR"
 
 t_begin "the core binary does not load libcurl, libarchive or libcrypto"
 libs=$(ldd "$MCTR_BIN")

@@ -1,0 +1,154 @@
+#!/bin/bash
+# The container lifecycle without a daemon: -d, create/start, ps, logs, stop,
+# kill, wait, rm, container prune, names, and what happens when the monitor
+# is killed.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+need_fixtures
+mctr load -q -i "$FIXTURES/busybox-docker.tar"
+
+state_of() { mctr ps -a --format json | python3 -c 'import json,sys
+for c in json.load(sys.stdin):
+    if sys.argv[1] in c["Names"] or c["Id"].startswith(sys.argv[1]): print(c["State"], c["ExitCode"])' "$1"; }
+cgroups_of() { find /sys/fs/cgroup -maxdepth 3 -type d -path "*/mctr/$1*" 2>/dev/null; }
+wait_state() {	# NAME STATE: poll up to 5 s
+	for _ in $(seq 100); do [[ $(state_of "$1") == "$2"* ]] && return 0; sleep 0.05; done
+	return 1
+}
+
+t_begin "run -d prints the ID and the container keeps running after the CLI exits"
+expect_status 0 mctr run -d --name ticker busybox sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'
+id=$OUT
+assert_eq 64 "${#id}" "ID length"
+wait_state ticker running || fail "not running"
+expect_status 0 mctr ps
+assert_contains "$OUT" "ticker"
+assert_contains "$OUT" "Up "
+expect_status 0 mctr ps -q
+assert_eq "${id:0:12}" "$OUT"
+
+t_begin "names are unique"
+expect_status 125 mctr run -d --name ticker busybox true
+assert_contains "$ERR" 'name "ticker" is already in use'
+expect_status 125 mctr run --name 'bad name' busybox true
+assert_contains "$ERR" "invalid container name"
+
+t_begin "logs, logs --tail and logs -f"
+sleep 0.5
+expect_status 0 mctr logs ticker
+assert_contains "$OUT" "tick 0"
+expect_status 0 mctr logs --tail 2 ticker
+assert_eq 2 "$(wc -l <<<"$OUT")" "lines with --tail 2"
+expect_status 0 mctr logs -t --tail 1 ticker
+assert_contains "$OUT" "Z tick"
+
+t_begin "stop sends SIGTERM, then SIGKILL (sh as PID 1 ignores TERM): 137"
+expect_status 0 mctr stop -t 1 ticker
+assert_eq ticker "$OUT"
+assert_eq "exited 137" "$(state_of ticker)"
+assert_eq "" "$(cgroups_of "$id")" "cgroup removed"
+expect_status 0 mctr wait ticker
+assert_eq 137 "$OUT"
+
+t_begin "a container that handles TERM stops cleanly with its own code"
+expect_status 0 mctr run -d --name polite busybox sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+wait_state polite running
+sleep 0.2
+expect_status 0 mctr stop polite
+assert_eq "exited 0" "$(state_of polite)"
+
+t_begin "kill -s delivers a signal; kill of a stopped container fails"
+expect_status 0 mctr run -d --name k busybox sh -c 'trap "echo usr1; exit 5" USR1; while true; do sleep 0.1; done'
+wait_state k running
+sleep 0.2
+expect_status 0 mctr kill -s USR1 k
+expect_status 0 mctr wait k
+assert_eq 5 "$OUT"
+expect_status 0 mctr logs k
+assert_eq usr1 "$OUT"
+expect_status 125 mctr kill k
+assert_contains "$ERR" "is not running"
+
+t_begin "create + start, start -a returns the exit code"
+expect_status 0 mctr create --name later busybox sh -c 'echo started; exit 4'
+assert_eq "created 0" "$(state_of later)"
+expect_status 4 mctr start -a later
+assert_eq started "$OUT"
+expect_status 0 mctr start later
+expect_status 0 mctr wait later
+assert_eq 4 "$OUT"
+
+t_begin "rm refuses a running container, rm -f kills it; nothing is left"
+expect_status 0 mctr run -d --name busy busybox sleep 100
+bid=$(mctr ps -q --no-trunc | head -1)
+wait_state busy running
+expect_status 125 mctr rm busy
+assert_contains "$ERR" "cannot remove running container busy"
+expect_status 0 mctr rm -f busy
+expect_status 125 mctr logs busy
+assert_contains "$ERR" "no such container: busy"
+assert_eq "" "$(cgroups_of "$bid")" "cgroup"
+assert_no_file "$MCTR_ROOT/containers/$bid"
+assert_no_file "$MCTR_ROOT/names/busy"
+
+t_begin "containers are found by ID prefix; inspect shows the state"
+expect_status 0 mctr inspect later
+assert_contains "$OUT" '"Status": "exited"'
+assert_contains "$OUT" '"ExitCode": 4'
+cid=$(mctr ps -aq --no-trunc | head -1)
+expect_status 0 mctr inspect "${cid:0:8}"
+assert_contains "$OUT" "\"Id\": \"$cid\""
+
+t_begin "the monitor killed with SIGKILL: the container dies with it, rm cleans up"
+expect_status 0 mctr run -d --name orphan busybox sleep 100
+oid=$OUT
+wait_state orphan running
+mon=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["monitor_pid"])' "$MCTR_ROOT/containers/$oid/state.json")
+cpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$MCTR_ROOT/containers/$oid/state.json")
+kill -9 "$mon"
+for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$cpid" 2>/dev/null; then fail "container process survived its monitor"; fi
+assert_contains "$(state_of orphan)" "exited"
+expect_status 0 mctr rm orphan
+assert_eq "" "$(cgroups_of "$oid")" "cgroup"
+assert_no_file "$MCTR_ROOT/containers/$oid"
+
+t_begin "stop never signals a recycled PID"
+expect_status 0 mctr run -d --name recycled busybox sleep 100
+rid=$OUT
+wait_state recycled running
+# Forge the record: the container's PID now names an unrelated live process.
+sleep 100 & decoy=$!
+python3 - "$MCTR_ROOT/containers/$rid/state.json" "$decoy" <<'PY'
+import json, sys
+p, pid = sys.argv[1], int(sys.argv[2])
+s = json.load(open(p))
+s["real_pid"] = s["pid"]; s["pid"] = pid
+json.dump(s, open(p, "w"))
+PY
+expect_status 125 mctr kill recycled
+pid_alive "$decoy" || fail "the decoy process was signalled"
+kill "$decoy"
+expect_status 0 mctr rm -f recycled
+
+t_begin "container prune removes stopped containers only"
+expect_status 0 mctr run -d --name keep busybox sleep 100
+wait_state keep running
+expect_status 0 mctr container prune -f
+assert_contains "$OUT" "Deleted Containers"
+expect_status 0 mctr ps -a --format json
+assert_contains "$OUT" '"keep"'
+assert_not_contains "$OUT" '"later"'
+expect_status 0 mctr rm -f keep
+assert_eq 0 "$(mctr ps -aq | wc -l)" "containers left"
+
+t_begin "rmi refuses an image a container uses; -f untags and keeps it"
+expect_status 0 mctr create --name user busybox true
+expect_status 125 mctr rmi busybox
+assert_contains "$ERR" "container user is using it"
+expect_status 0 mctr rmi -f busybox
+expect_status 0 mctr start -a user
+expect_status 0 mctr rm user
+expect_status 0 mctr image prune -f
+assert_eq 0 "$(mctr images -q | wc -l)" "images left"

@@ -1,0 +1,120 @@
+#!/bin/bash
+# mctr run: the process a Docker user expects (command merge, env, user,
+# workdir, exit codes, stdin, tty, signals, --init), nothing left behind.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_root
+need_fixtures
+mctr load -q -i "$FIXTURES/busybox-docker.tar"
+mctr load -q -i "$FIXTURES/layered-docker.tar"
+
+mounts_before=$(grep -c . /proc/self/mountinfo)
+leftovers() {	# what a finished container could leave on the host
+	{ grep -E " overlay |$MCTR_ROOT" /proc/self/mountinfo || true
+	  find /sys/fs/cgroup -maxdepth 3 -path '*/mctr/*' -type d 2>/dev/null || true; } | sort
+}
+
+t_begin "run prints the command's output and returns its exit code"
+expect_status 0 mctr run --rm busybox echo hello
+assert_eq hello "$OUT"
+expect_status 3 mctr run --rm busybox sh -c 'exit 3'
+expect_status 0 mctr run --rm busybox sh -c 'echo out; echo err >&2'
+assert_eq out "$OUT"
+assert_eq err "$ERR"
+
+t_begin "image Cmd, WorkingDir and Env apply; flags override them"
+expect_status 0 mctr run --rm layered
+assert_eq b "$OUT" "Cmd cat /data/b"
+expect_status 0 mctr run --rm layered pwd
+assert_eq /data "$OUT" "WorkingDir"
+expect_status 0 mctr run --rm -w /etc layered pwd
+assert_eq /etc "$OUT"
+expect_status 0 mctr run --rm layered sh -c 'echo $FIXTURE'
+assert_eq layered "$OUT"
+expect_status 0 mctr run --rm -e FIXTURE=flag -e NEW=1 layered sh -c 'echo $FIXTURE $NEW'
+assert_eq "flag 1" "$OUT"
+printf 'A=from file\n# comment\n\nB=2\n' >"$T_SANDBOX/envfile"
+expect_status 0 mctr run --rm --env-file "$T_SANDBOX/envfile" busybox sh -c 'echo "$A/$B"'
+assert_eq "from file/2" "$OUT"
+expect_status 0 mctr run --rm --entrypoint /bin/echo busybox a b
+assert_eq "a b" "$OUT"
+expect_status 0 mctr run --rm busybox sh -c 'echo $HOME $PATH'
+assert_eq "/root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$OUT"
+
+t_begin "the layered image's whiteouts and opaque dir hold in the container"
+expect_status 0 mctr run --rm layered ls /data
+assert_eq $'b\nc\ndir\nhard\nlink' "$OUT" "/data (a whited out)"
+expect_status 0 mctr run --rm layered ls /data/dir
+assert_eq z "$OUT" "/data/dir (opaque: x and y hidden)"
+expect_status 0 mctr run --rm layered cat /data/link
+assert_eq "$(mctr run --rm layered cat /etc/motd)" "$OUT" "symlink"
+
+t_begin "-u: names and numbers, groups from the image's /etc/group"
+expect_status 0 mctr run --rm -u app busybox id
+assert_contains "$OUT" "uid=1000(app) gid=1000(app) groups="
+assert_contains "$OUT" "50(staff)"
+expect_status 0 mctr run --rm -u 1000:1000 busybox id -u
+assert_eq 1000 "$OUT"
+expect_status 0 mctr run --rm -u app busybox sh -c 'echo $HOME; grep CapEff /proc/self/status'
+assert_contains "$OUT" "/home/app"
+assert_contains "$OUT" "CapEff:	0000000000000000"
+expect_status 125 mctr run --rm -u nosuchuser busybox true
+assert_contains "$ERR" "nosuchuser"
+
+t_begin "exit codes: 125 mctr, 126 not executable, 127 not found, 128+N signals"
+expect_status 127 mctr run --rm busybox /no/such/cmd
+assert_contains "$ERR" "/no/such/cmd"
+expect_status 126 mctr run --rm busybox /etc/passwd
+# PID 1 cannot be killed from inside its namespace: the signal hits a child.
+expect_status 137 mctr run --rm busybox sh -c 'sh -c "kill -9 \$\$"; exit $?'
+expect_status 143 mctr run --rm busybox sh -c 'sh -c "kill -TERM \$\$; sleep 5"; exit $?'
+expect_status 0 mctr run --rm busybox sh -c 'kill -9 $$; echo survived'
+assert_eq survived "$OUT" "PID 1 ignores signals it has no handler for"
+expect_status 125 mctr run --rm no-such-image true
+assert_contains "$ERR" "no such image: no-such-image"
+expect_status 125 mctr run --rm --memory bogus busybox true
+assert_contains "$ERR" "bogus"
+expect_status 125 mctr run --rm -w relative busybox true
+assert_contains "$ERR" "absolute"
+
+t_begin "stdin is closed without -i and given with -i"
+expect_status 0 bash -c "echo data | '$MCTR_BIN' --root '$MCTR_ROOT' run --rm busybox cat"
+assert_eq "" "$OUT"
+expect_status 0 bash -c "echo data | '$MCTR_BIN' --root '$MCTR_ROOT' run --rm -i busybox cat"
+assert_eq data "$OUT"
+
+t_begin "-t gives a terminal; -it works interactively (driven through script(1))"
+expect_status 0 script -qec "'$MCTR_BIN' --root '$MCTR_ROOT' run --rm -t busybox sh -c 'tty; stty size'" /dev/null
+assert_contains "$OUT" "/dev/pts/0"
+expect_status 0 bash -c "printf 'echo in-\$((40+2))\nexit 7\n' | script -qec \"'$MCTR_BIN' --root '$MCTR_ROOT' run --rm -it busybox sh\" /dev/null; echo status=\$?"
+assert_contains "$OUT" "in-42"
+
+t_begin "signals sent to the foreground mctr reach the container"
+"$MCTR_BIN" --root "$MCTR_ROOT" run --rm --name sig busybox sh -c 'trap "echo got-term; exit 0" TERM; while true; do sleep 0.1; done' >"$T_SANDBOX/sig.out" 2>&1 &
+mp=$!
+for _ in $(seq 100); do grep -q running <(mctr ps --format json 2>/dev/null) && break; sleep 0.05; done
+sleep 0.3
+kill -TERM "$mp"
+wait "$mp"; st=$?
+assert_eq 0 "$st" "exit status after TERM"
+assert_contains "$(cat "$T_SANDBOX/sig.out")" got-term
+
+t_begin "--init reaps zombies and forwards signals; without it sh is PID 1"
+expect_status 0 mctr run --rm busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+assert_contains "$OUT" "sh -c cat"
+expect_status 0 mctr run --rm --init busybox sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+assert_not_contains "$OUT" "sh -c" "with --init, PID 1 is the init"
+assert_not_contains "$OUT" "$MCTR_ROOT" "the init shows no host path"
+expect_status 137 mctr run --rm --init busybox sh -c 'kill -9 $$' 
+expect_status 0 mctr run --rm --init busybox sh -c '(sleep 0.1 & exec true) ; sleep 0.5; ps -o stat,comm | grep -c Z || true'
+assert_eq 0 "$OUT" "zombies"
+expect_status 143 mctr run --rm --init busybox sh -c 'kill -TERM 1; sleep 5'
+
+t_begin "--rm leaves no container, mount or cgroup; a failed run leaves nothing either"
+before=$(mctr ps -aq | wc -l)
+expect_status 0 mctr run --rm busybox true
+expect_status 127 mctr run --rm busybox nosuch
+expect_status 125 mctr run --rm -u nobody-here busybox true
+assert_eq "$before" "$(mctr ps -aq | wc -l)" "containers"
+assert_eq "" "$(leftovers)" "mounts and cgroups"
+assert_eq "$mounts_before" "$(grep -c . /proc/self/mountinfo)" "host mount count"
