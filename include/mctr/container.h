@@ -130,6 +130,12 @@ struct ctr_create_opts {
 int ctr_create(struct store *st, struct ctr_store *cs, const struct ctr_create_opts *o,
                char id[CONTAINER_ID_LEN + 1], struct mctr_err *err);
 
+/* Check every container record (monitor gone, --rm not done), and cgroups
+ * and names that belong to no container; report each problem with a line,
+ * repair if asked.  *problems counts what was found. */
+int ctr_check(struct ctr_store *cs, bool repair, void (*report)(void *arg, const char *line), void *arg,
+              unsigned *problems, struct mctr_err *err);
+
 /* IDs of the containers made from image `image_id` (NULL-terminated). */
 int ctr_users_of_image(struct ctr_store *cs, const char *image_id, char ***names, struct mctr_err *err);
 

@@ -8,6 +8,7 @@
 #define MCTR_MONITOR_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "mctr/container.h"
 #include "mctr/err.h"
@@ -24,6 +25,11 @@ struct monitor_opts {
  * or -1 if it could not be started (err says why; err->status may be
  * 126/127). */
 int monitor_run(const struct monitor_opts *o, struct mctr_err *err);
+
+/* Stay with a process started in a container (exec) until it exits: relay
+ * its terminal if it has one (stdin too when interactive), forward signals,
+ * restore the terminal.  Returns its exit code. */
+int monitor_attach_process(pid_t pid, int pidfd, int pty_master, bool interactive);
 
 /* Start the container with a detached monitor process; returns once it is
  * running (or failed to start). */

@@ -79,6 +79,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_rm(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_container_prune(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_logs(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int cmd_exec(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_runtime_run(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 
 /* Commands in the image module (mctr-image.so), by symbol name. */

@@ -10,7 +10,9 @@
 #include "mctr/cleanup.h"
 #include "mctr/fsutil.h"
 #include "mctr/jsonutil.h"
+#include "mctr/cgroup.h"
 #include "mctr/platform.h"
+#include "mctr/runtime.h"
 
 static const char info_usage[] = "Usage: mctr info [OPTIONS]\n\n"
                                  "Show the store, the cgroup mode and the kernel features mctr uses.\n\n"
@@ -79,9 +81,19 @@ int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	platform_host(&p);
 	char plat[96];
 	platform_format(&p, plat, sizeof plat);
-	_cleanup_json_ json_t *info = json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:o}", "version", MCTR_VERSION,
-	                                        "kernel", u.release, "platform", plat, "store", "root", st->root,
-	                                        "images", (json_int_t)n, "features", kernel_features());
+	enum cgroup_mode cg = cgroup_detect_mode(NULL);
+	struct cgroup *probe = NULL;
+	bool devices = false;
+	struct mctr_err ignored = { 0 };
+	if (cgroup_open(NULL, "mctr/info-probe", &probe, &ignored) == 0) {
+		devices = cgroup_can_restrict_devices(probe);
+		cgroup_free(probe);
+	}
+	_cleanup_json_ json_t *info = json_pack(
+		"{s:s, s:s, s:s, s:{s:s, s:I}, s:{s:s, s:s, s:b}, s:o}", "version", MCTR_VERSION, "kernel", u.release,
+		"platform", plat, "store", "root", st->root, "images", (json_int_t)n, "runtime", "cgroups",
+		cgroup_mode_name(cg), "root_switch", rt_root_switch_method(), "device_control", devices, "features",
+		kernel_features());
 	if (json) {
 		char *s = json_dumps(info, JSON_INDENT(4));
 		printf("%s\n", s);
@@ -89,7 +101,9 @@ int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		return 0;
 	}
 	printf("Version:     %s\nKernel:      %s\nPlatform:    %s\nStore root:  %s\nImages:      %zu\n"
-	       "Features:   ", MCTR_VERSION, u.release, plat, st->root, n);
+	       "Cgroups:     %s\nRoot switch: %s\nDevices:     %s\nFeatures:   ",
+	       MCTR_VERSION, u.release, plat, st->root, n, cgroup_mode_name(cg), rt_root_switch_method(),
+	       devices ? "restricted by the device cgroup" : "no device control: CAP_MKNOD is dropped");
 	const char *k;
 	json_t *v;
 	json_object_foreach(json_object_get(info, "features"), k, v)

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "mctr/log.h"
+#include "mctr/proctitle.h"
 
 struct command {
 	const char *name;
@@ -28,6 +29,8 @@ static const struct command commands[] = {
 	{ "ls", "container", cmd_ps, NULL, "List containers" },
 	{ "logs", NULL, cmd_logs, NULL, "Show a container's output" },
 	{ "logs", "container", cmd_logs, NULL, "Show a container's output" },
+	{ "exec", NULL, cmd_exec, NULL, "Run a command in a running container" },
+	{ "exec", "container", cmd_exec, NULL, "Run a command in a running container" },
 	{ "stop", NULL, cmd_stop, NULL, "Stop containers" },
 	{ "stop", "container", cmd_stop, NULL, "Stop containers" },
 	{ "kill", NULL, cmd_kill, NULL, "Send a signal to containers" },
@@ -191,6 +194,7 @@ static int run_main(int argc, char **argv, struct mctr_err *err)
 int main(int argc, char **argv)
 {
 	struct mctr_err err = { 0 };
+	proctitle_init(argc, argv);
 	int rc = run_main(argc, argv, &err);
 	if (fflush(stdout) != 0 && rc >= 0) {
 		rc = mctr_fail_errno(&err, "write to standard output");

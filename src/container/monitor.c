@@ -97,7 +97,12 @@ static void relay_stdin(struct relay *r)
 	fd_write_all(r->pty, buf, (size_t)n, &err);
 }
 
-static void forward_signal(const struct rt_container *c, int sig)
+struct relay_target {
+	pid_t pid;
+	int pidfd;
+};
+
+static void forward_signal(const struct relay_target *c, int sig)
 {
 	if (syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
 		mctr_warn("forward signal %d: %s", sig, strerror(errno));
@@ -115,7 +120,7 @@ static int make_signalfd(sigset_t *old)
 }
 
 /* Drive the container until it exits; returns its wait status. */
-static int relay_until_exit(struct relay *r, const struct rt_container *c, int sigfd)
+static int relay_until_exit(struct relay *r, const struct relay_target *c, int sigfd)
 {
 	bool out_open = r->out_pipe >= 0, err_open = r->err_pipe >= 0, exited = false;
 	int wstatus = 0;
@@ -276,7 +281,8 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 		terminal_raw();
 		copy_winsize(c.pty_master);
 	}
-	int wstatus = relay_until_exit(&r, &c, sigfd);
+	struct relay_target target = { c.pid, c.pidfd };
+	int wstatus = relay_until_exit(&r, &target, sigfd);
 	terminal_restore();
 	rc = rt_status_to_exit_code(wstatus);
 	record_end(o->cs, &st, &c, rc);
@@ -296,6 +302,27 @@ out:
 	rt_container_release(&c);
 	ctr_state_clear(&st);
 	return rc;
+}
+
+int monitor_attach_process(pid_t pid, int pidfd, int pty_master, bool interactive)
+{
+	struct relay r = { .out_pipe = pty_master, .err_pipe = -1, .pty = pty_master, .stdin_fd = -1,
+			   .attach = true };
+	if (pty_master >= 0 && interactive)
+		r.stdin_fd = 0;
+	sigset_t oldmask;
+	int sigfd = make_signalfd(&oldmask);
+	if (pty_master >= 0) {
+		terminal_raw();
+		copy_winsize(pty_master);
+	}
+	struct relay_target target = { pid, pidfd };
+	int wstatus = relay_until_exit(&r, &target, sigfd);
+	terminal_restore();
+	if (sigfd >= 0)
+		close(sigfd);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return rt_status_to_exit_code(wstatus);
 }
 
 int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err *err)

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mctr/proctitle.h"
 #include "rt_internal.h"
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -58,6 +59,8 @@ int rt_init_loop(pid_t cmd, bool own_session)
 {
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	prctl(PR_SET_NAME, "mctr-init", 0, 0, 0);
+	/* Everyone in the container can read our cmdline: not mctr's argv. */
+	proctitle_set("mctr-init");
 	/* The child does the same; whichever runs first wins the race.  A
 	 * child that makes its own session (terminal) must not be made a
 	 * group leader first: setsid would then fail. */

@@ -103,8 +103,10 @@ static int parse_id(const char *s, size_t len, uint32_t *out)
 static int user_parse(const char *user, struct spec_user *u, struct mctr_err *err)
 {
 	memset(u, 0, sizeof *u);
-	if (user == NULL || user[0] == '\0')
+	if (user == NULL || user[0] == '\0') {
+		u->by_name = true; /* root, with the groups /etc/group gives it */
 		return 0;
+	}
 	const char *colon = strchr(user, ':');
 	if (user[0] == ':' || (colon != NULL && (colon[1] == '\0' || strchr(colon + 1, ':') != NULL)))
 		return mctr_fail(err, 0, "invalid user \"%s\" (expected NAME|UID[:GROUP|GID])", user);
@@ -116,9 +118,11 @@ static int user_parse(const char *user, struct spec_user *u, struct mctr_err *er
 	int rg = colon != NULL ? parse_id(colon + 1, strlen(colon + 1), &u->gid) : 1;
 	if (ru < 0 || rg < 0)
 		return mctr_fail(err, 0, "invalid user \"%s\": id out of range", user);
-	if (ru == 0 || rg == 0) {
-		/* A name somewhere: only the container's /etc/passwd and
-		 * /etc/group can say what it means. */
+	if (ru == 0 || rg == 0 || colon == NULL) {
+		/* A name somewhere, or no group: only the container's
+		 * /etc/passwd and /etc/group can say what it means (Docker
+		 * looks a bare uid up too: its gid, HOME and supplementary
+		 * groups come from there). */
 		u->by_name = true;
 		u->uid = u->gid = 0;
 	}
@@ -297,7 +301,7 @@ static int process_build(const json_t *image_config, const struct spec_options *
 	    spec_rlimits_build(o, &rlimits, err) < 0)
 		return -1;
 	if (u.by_name)
-		json_object_set_new(annotations, RT_ANN_USER, json_string(user));
+		json_object_set_new(annotations, RT_ANN_USER, json_string(user && user[0] ? user : "0"));
 	json_t *p = json_object();
 	json_object_set_new(p, "terminal", json_boolean(o->tty));
 	json_object_set_new(p, "user", json_pack("{s:I, s:I}", "uid", (json_int_t)u.uid, "gid", (json_int_t)u.gid));

@@ -110,9 +110,27 @@ kill -9 "$mon"
 for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done
 if kill -0 "$cpid" 2>/dev/null; then fail "container process survived its monitor"; fi
 assert_contains "$(state_of orphan)" "exited"
+expect_status 1 mctr system check
+assert_contains "$OUT" "container orphan: its monitor died"
+expect_status 0 mctr system check --repair
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+expect_status 0 mctr inspect orphan
+assert_contains "$OUT" '"Status": "exited"'
 expect_status 0 mctr rm orphan
 assert_eq "" "$(cgroups_of "$oid")" "cgroup"
 assert_no_file "$MCTR_ROOT/containers/$oid"
+
+t_begin "system check finds cgroups and names that belong to no container"
+stray=$(printf '%064d' 7)
+mkdir -p "/sys/fs/cgroup/pids/mctr/$stray"
+echo "$stray" >"$MCTR_ROOT/names/ghost"
+expect_status 1 mctr system check
+assert_contains "$OUT" "cgroup mctr/000000000000 belongs to no container"
+assert_contains "$OUT" "name ghost belongs to no container"
+expect_status 0 mctr system check --repair
+assert_no_file "/sys/fs/cgroup/pids/mctr/$stray"
+assert_no_file "$MCTR_ROOT/names/ghost"
 
 t_begin "stop never signals a recycled PID"
 expect_status 0 mctr run -d --name recycled busybox sleep 100

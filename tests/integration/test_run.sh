@@ -55,6 +55,10 @@ assert_contains "$OUT" "uid=1000(app) gid=1000(app) groups="
 assert_contains "$OUT" "50(staff)"
 expect_status 0 mctr run --rm -u 1000:1000 busybox id -u
 assert_eq 1000 "$OUT"
+expect_status 0 mctr run --rm -u 1000 busybox sh -c 'id -g; echo $HOME'
+assert_eq $'1000\n/home/app' "$OUT" "a bare uid is looked up in /etc/passwd, as Docker does"
+expect_status 0 mctr run --rm -u 4242 busybox sh -c 'id -u; id -g; echo $HOME'
+assert_eq $'4242\n0\n/' "$OUT" "an unknown uid runs with gid 0 and HOME /"
 expect_status 0 mctr run --rm -u app busybox sh -c 'echo $HOME; grep CapEff /proc/self/status'
 assert_contains "$OUT" "/home/app"
 assert_contains "$OUT" "CapEff:	0000000000000000"

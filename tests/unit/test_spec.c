@@ -329,10 +329,11 @@ START_TEST(env_override_order)
 	o.tty = true;
 	_cleanup_json_ json_t *s1 = build_ok(image, &o);
 	/* defaults, replaced in place by key; then the user's entries, then the
-	 * image's the user did not override; HOME last for root. */
+	 * image's the user did not override; HOME comes from the runtime's
+	 * passwd lookup. */
 	assert_strv(jget(s1, "process", "env", NULL),
 	            (const char *[]){ "PATH=/img/bin", "HOSTNAME=0123456789ab", "TERM=xterm", "A=user", "C=user",
-	                              "B=img", "HOME=/root", NULL },
+	                              "B=img", NULL },
 	            "env");
 	ck_assert(json_is_true(jget(s1, "process", "terminal", NULL)));
 
@@ -341,7 +342,7 @@ START_TEST(env_override_order)
 	_cleanup_json_ json_t *s2 = build_ok("{\"Cmd\":[\"sh\"]}", &o2);
 	assert_strv(jget(s2, "process", "env", NULL),
 	            (const char *[]){ "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	                              "HOSTNAME=0123456789ab", "HOME=/root", NULL },
+	                              "HOSTNAME=0123456789ab", NULL },
 	            "env");
 	ck_assert(json_is_false(jget(s2, "process", "terminal", NULL)));
 
@@ -374,10 +375,12 @@ struct user_case {
 START_TEST(user_forms_table)
 {
 	static const struct user_case cases[] = {
-		{ NULL, NULL, 0, 0, NULL, "HOME=/root", true },
-		{ "0", NULL, 0, 0, NULL, "HOME=/root", true },
+		/* Without a group the runtime looks the user up in the image's
+		 * /etc/passwd (gid, HOME, supplementary groups), as Docker. */
+		{ NULL, NULL, 0, 0, "0", NULL, true },
+		{ "0", NULL, 0, 0, "0", NULL, true },
 		{ "0:0", NULL, 0, 0, NULL, "HOME=/root", true },
-		{ "1000", NULL, 1000, 0, NULL, "HOME=/", false },
+		{ "1000", NULL, 0, 0, "1000", NULL, true },
 		{ "1000:1001", NULL, 1000, 1001, NULL, "HOME=/", false },
 		{ "app", NULL, 0, 0, "app", NULL, true },
 		{ "app:staff", NULL, 0, 0, "app:staff", NULL, true },
@@ -385,7 +388,7 @@ START_TEST(user_forms_table)
 		{ "app:50", NULL, 0, 0, "app:50", NULL, true },
 		{ NULL, "nobody", 0, 0, "nobody", NULL, true },
 		{ NULL, "65534:65534", 65534, 65534, NULL, "HOME=/", false },
-		{ "0", "nobody", 0, 0, NULL, "HOME=/root", true },
+		{ "0", "nobody", 0, 0, "0", NULL, true },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct user_case *c = &cases[i];
@@ -872,7 +875,7 @@ START_TEST(privileged)
 	ck_assert(!strv_has(json_object_get(find_mount(s, "/sys"), "options"), "ro"));
 	ck_assert(!strv_has(json_object_get(find_mount(s, "/sys/fs/cgroup"), "options"), "ro"));
 	/* A non-root user keeps the bounding set only. */
-	o.user = "1000";
+	o.user = "1000:1000";
 	_cleanup_json_ json_t *s2 = build_ok("{\"Cmd\":[\"sh\"]}", &o);
 	ck_assert_int_eq(json_array_size(jget(s2, "process", "capabilities", "bounding")), effective_cap_count());
 	ck_assert_int_eq(json_array_size(jget(s2, "process", "capabilities", "effective")), 0);
@@ -1248,6 +1251,7 @@ START_TEST(annotations_and_identity)
 
 	struct spec_options o2 = opts_default();
 	o2.lowerdirs = NULL;
+	o2.user = "0:0";
 	_cleanup_json_ json_t *s2 = build_ok("{\"Cmd\":[\"sh\"]}", &o2);
 	ck_assert_int_eq(json_object_size(json_object_get(s2, "annotations")), 0);
 
@@ -1369,7 +1373,7 @@ START_TEST(roundtrip_through_runtime_loader)
 	ck_assert(rs.resources.has_memory_swap && rs.resources.memory_swap == 128 * MiB);
 	ck_assert(rs.resources.has_pids_limit && rs.resources.pids_limit == 64);
 	ck_assert(rs.ns_new[RT_NS_NET] && rs.ns_new[RT_NS_CGROUP]);
-	ck_assert_ptr_null(rs.process.user_name);
+	ck_assert_str_eq(rs.process.user_name, "0"); /* root, looked up for its groups */
 	rt_spec_free(&rs);
 
 	/* a named user and --privileged, --network host */

@@ -3,13 +3,16 @@
 
 #include "cli.h"
 #include "mctr/check.h"
+#include "mctr/container.h"
 
 static const char usage[] = "Usage: mctr system check [OPTIONS]\n\n"
-                            "Verify every blob's digest and every image's blobs and unpacked layers.\n"
+                            "Verify every blob's digest and every image's blobs and unpacked layers, and\n"
+                            "find containers whose monitor died, and cgroups or names left behind.\n"
                             "Exits 1 when problems are found (and not repaired).\n\n"
                             "Options:\n"
                             "  -r, --repair   remove damaged blobs, unpack missing layers again, drop images\n"
-                            "                 that cannot be made whole, remove leftovers of killed writers\n";
+                            "                 that cannot be made whole, remove leftovers of killed writers,\n"
+                            "                 stop orphaned containers and remove stray cgroups and names\n";
 
 static void print_problem(void *arg, const char *line)
 {
@@ -33,9 +36,14 @@ int mctr_cmd_system_check(struct cli *cli, int argc, char **argv, struct mctr_er
 	if (cli_want_operands(argc, optind, 0, 0, usage, err) < 0)
 		return -1;
 	struct store *st;
-	if (cli_store(cli, &st, err) < 0 || store_check(st, &c, err) < 0)
+	struct ctr_store *cs;
+	unsigned ctr_problems = 0;
+	/* Containers first: a repaired one may release an image. */
+	if (cli_ctr_store(cli, &cs, err) < 0 || ctr_check(cs, c.repair, print_problem, NULL, &ctr_problems, err) < 0 ||
+	    cli_store(cli, &st, err) < 0 || store_check(st, &c, err) < 0)
 		return -1;
-	printf("checked %u blobs and %u images: %u problem%s%s\n", c.blobs_checked, c.images_checked, c.problems,
-	       c.problems == 1 ? "" : "s", c.repair && c.problems ? " (repaired)" : "");
-	return c.problems > 0 && !c.repair ? 1 : 0;
+	unsigned total = c.problems + ctr_problems;
+	printf("checked %u blobs, %u images and the containers: %u problem%s%s\n", c.blobs_checked, c.images_checked,
+	       total, total == 1 ? "" : "s", c.repair && total ? " (repaired)" : "");
+	return total > 0 && !c.repair ? 1 : 0;
 }

@@ -1,0 +1,177 @@
+/* `mctr system check` for containers: records whose monitor died (kill -9,
+ * reboot), --rm containers that were not removed, cgroups and names that
+ * belong to no container.  With repair, each is put right. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mctr/cgroup.h"
+#include "mctr/cleanup.h"
+#include "mctr/container.h"
+#include "mctr/digest.h"
+#include "mctr/fsutil.h"
+#include "mctr/timeutil.h"
+
+struct checker {
+	struct ctr_store *cs;
+	bool repair;
+	void (*report)(void *arg, const char *line);
+	void *arg;
+	unsigned problems;
+};
+
+static void problem(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct checker *c, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	c->problems++;
+	if (c->report != NULL)
+		c->report(c->arg, line);
+}
+
+static int destroy_cgroup(const char *id, struct mctr_err *err)
+{
+	_cleanup_free_ char *name = xasprintf("mctr/%s", id);
+	struct cgroup *cg = NULL;
+	if (cgroup_open(NULL, name, &cg, err) < 0)
+		return -1;
+	int rc = cgroup_destroy(cg, err);
+	cgroup_free(cg);
+	return rc;
+}
+
+static void check_container(struct checker *c, const char *id)
+{
+	struct mctr_err err = { 0 };
+	_cleanup_close_ int lock = ctr_lock(c->cs, id, &err);
+	struct ctr_state s;
+	if (lock < 0 || ctr_state_read(c->cs, id, &s, &err) < 0) {
+		problem(c, "container %.12s: unreadable record (%s)%s", id, err.msg, c->repair ? ": removed" : "");
+		if (c->repair) {
+			destroy_cgroup(id, &err);
+			rm_rf_at(c->cs->containers_fd, id, &err);
+		}
+		return;
+	}
+	bool monitor_alive = ctr_pid_alive(s.monitor_pid, s.monitor_start);
+	bool ctr_alive = ctr_pid_alive(s.pid, s.pid_start);
+	bool changed = false;
+	if (s.status == CTR_RUNNING && !monitor_alive) {
+		problem(c, "container %s: its monitor died%s%s", s.name, ctr_alive ? " while it still runs" : "",
+		        c->repair ? ": stopped and recorded as exited" : "");
+		if (c->repair) {
+			destroy_cgroup(id, &err); /* kills what is left */
+			s.status = CTR_EXITED;
+			s.exit_code = ctr_alive ? 137 : 255;
+			s.pid = 0;
+			char now[64];
+			rfc3339_now(now, sizeof now);
+			free(s.finished_at);
+			s.finished_at = xstrdup(now);
+			changed = true;
+		}
+	}
+	if (s.status == CTR_EXITED && s.auto_remove) {
+		problem(c, "container %s: exited with --rm but was not removed%s", s.name, c->repair ? ": removed" : "");
+		if (c->repair && ctr_remove(c->cs, &s, &err) < 0)
+			problem(c, "container %s: %s", s.name, err.msg);
+		ctr_state_clear(&s);
+		return;
+	}
+	if (changed && ctr_state_write(c->cs, &s, &err) < 0)
+		problem(c, "container %s: %s", s.name, err.msg);
+	ctr_state_clear(&s);
+}
+
+/* Container IDs that have a cgroup under mctr/ in any hierarchy. */
+static void cgroup_ids(char ***out)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	_cleanup_closedir_ DIR *root = opendir(CGROUP_DEFAULT_ROOT);
+	struct dirent *h;
+	while (root != NULL && (h = readdir(root)) != NULL) {
+		if (h->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *dir = strcmp(h->d_name, "mctr") == 0
+		                                   ? xstrdup(CGROUP_DEFAULT_ROOT "/mctr")
+		                                   : xasprintf("%s/%s/mctr", CGROUP_DEFAULT_ROOT, h->d_name);
+		_cleanup_closedir_ DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			if (!digest_hex_is_valid(e->d_name))
+				continue;
+			bool seen = false;
+			for (size_t i = 0; i < n && !seen; i++)
+				seen = strcmp(v[i], e->d_name) == 0;
+			if (seen)
+				continue;
+			v = xrealloc(v, (n + 2) * sizeof(char *));
+			v[n++] = xstrdup(e->d_name);
+			v[n] = NULL;
+		}
+	}
+	*out = v;
+}
+
+static bool has(char **v, const char *s)
+{
+	for (; v != NULL && *v != NULL; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
+static void check_names(struct checker *c, char **ids)
+{
+	int fd = fcntl(c->cs->names_fd, F_DUPFD_CLOEXEC, 3);
+	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *owner = NULL;
+		size_t len;
+		struct mctr_err err = { 0 };
+		if (file_read_at(c->cs->names_fd, e->d_name, 128, &owner, &len, &err) == 0 && has(ids, owner))
+			continue;
+		/* A name being claimed right now has no record yet: only report. */
+		problem(c, "name %s belongs to no container%s", e->d_name, c->repair ? ": released" : "");
+		if (c->repair)
+			unlinkat(c->cs->names_fd, e->d_name, 0);
+	}
+}
+
+int ctr_check(struct ctr_store *cs, bool repair, void (*report)(void *, const char *), void *arg,
+              unsigned *problems, struct mctr_err *err)
+{
+	struct checker c = { .cs = cs, .repair = repair, .report = report, .arg = arg };
+	_cleanup_strv_ char **ids = NULL;
+	if (ctr_list(cs, &ids, err) < 0)
+		return -1;
+	for (char **p = ids; *p != NULL; p++)
+		check_container(&c, *p);
+	_cleanup_strv_ char **cg = NULL;
+	cgroup_ids(&cg);
+	for (char **p = cg; *p != NULL; p++) {
+		if (has(ids, *p))
+			continue;
+		problem(&c, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
+		struct mctr_err e2 = { 0 };
+		if (repair && destroy_cgroup(*p, &e2) < 0)
+			problem(&c, "cgroup mctr/%.12s: %s", *p, e2.msg);
+	}
+	check_names(&c, ids);
+	*problems = c.problems;
+	return 0;
+}
