@@ -23,3 +23,15 @@ work=/var/tmp/mctr-quickstart
 tools/mkimage-busybox.sh "$work" >/dev/null
 mctr import --change 'CMD ["sh"]' "$work/busybox-rootfs.tar" busybox:latest >/dev/null
 mctr images
+
+# A container from it, to show what isolation it gets; then, on a terminal,
+# an interactive shell in a fresh one (exit it with `exit`).
+mctr run --rm --name quickstart --memory 64m busybox sh -c '
+	echo "hello from container $(hostname)"
+	echo "PID $$ of $(ps -o pid | tail -n +2 | wc -l) processes; user $(id -un)"
+	echo "capabilities $(grep CapEff /proc/self/status | cut -f2), memory limit $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+	echo "network: $(ls /sys/class/net | tr "\n" " ")"'
+if [[ -t 0 && -t 1 ]]; then
+	echo "starting an interactive shell in a new container: mctr run --rm -it busybox sh"
+	exec mctr run --rm -it busybox sh
+fi
