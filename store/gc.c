@@ -45,6 +45,8 @@ static int cmp_str(const void *a, const void *b)
 
 static bool hexset_has(struct hexset *s, const char *hex)
 {
+	if (s->n == 0)
+		return false;
 	if (!s->sorted) {
 		qsort(s->v, s->n, sizeof *s->v, cmp_str);
 		s->sorted = true;

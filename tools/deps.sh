@@ -15,7 +15,7 @@ build_pkgs=(build-essential cmake pkg-config
 # debootstrap for the Debian image; podman/runc/crun as side-by-side checks.
 test_pkgs=(check docker-registry skopeo umoci python3 python3-jwt python3-cryptography
 	debootstrap openssl zstd gzip tar iproute2 podman runc crun hyperfine curl
-	util-linux procps)
+	util-linux procps time)
 
 case ${1:-} in
 build) want=("${build_pkgs[@]}") ;;

@@ -39,6 +39,11 @@ FIXTURES=${MCTR_FIXTURES:-$MCTR_BUILD_DIR/fixtures}
 T_CANARY=/var/tmp/mctr-canary	# hostile inputs aim here (tools/hostile.py)
 T_NAME=$(basename "${0%.sh}")
 export MCTR_BIN MCTR_BUILD_DIR MCTR_SRC_DIR FIXTURES
+# A safety net: no test may send traffic off the machine.  Anything that is
+# not loopback goes to a proxy on 127.0.0.1:9 (the discard port, closed), so a
+# test that reaches for Docker Hub fails at once instead of leaving the box.
+export http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 \
+	HTTPS_PROXY=http://127.0.0.1:9 no_proxy=localhost,127.0.0.1,::1 NO_PROXY=localhost,127.0.0.1,::1
 
 # /var/tmp, not /tmp: /tmp may be a small tmpfs and the Debian image is 120 MB.
 T_SANDBOX=$(mktemp -d "/var/tmp/mctr-it.$T_NAME.XXXXXX")

@@ -74,7 +74,8 @@ expect_status 137 mctr run --rm busybox sh -c 'sh -c "kill -9 \$\$"; exit $?'
 expect_status 143 mctr run --rm busybox sh -c 'sh -c "kill -TERM \$\$; sleep 5"; exit $?'
 expect_status 0 mctr run --rm busybox sh -c 'kill -9 $$; echo survived'
 assert_eq survived "$OUT" "PID 1 ignores signals it has no handler for"
-expect_status 125 mctr run --rm no-such-image true
+# --pull never: a missing image must not make a test reach Docker Hub.
+expect_status 125 mctr run --rm --pull never no-such-image true
 assert_contains "$ERR" "no such image: no-such-image"
 expect_status 125 mctr run --rm --memory bogus busybox true
 assert_contains "$ERR" "bogus"

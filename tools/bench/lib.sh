@@ -35,7 +35,8 @@ bench_time() {
 bench_rss() {
 	local name=$1 prepare=$2 cmd=$3
 	bash -c "$prepare" >/dev/null 2>&1
-	BENCH_RSS[$name]=$( { /usr/bin/time -f '%M' bash -c "exec $cmd" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+	/usr/bin/time -o "$BENCH_TMP/rss" -f '%M' bash -c "exec $cmd" >/dev/null 2>&1 || true
+	BENCH_RSS[$name]=$(tail -1 "$BENCH_TMP/rss")
 	printf '  %-28s %10s KiB peak RSS\n' "$name" "${BENCH_RSS[$name]}" >&2
 }
 

@@ -14,6 +14,7 @@ podman_load() { echo "podman --root $P/root --runroot $P/run --storage-driver ov
 
 # The Debian layer as a plain tar file, for the floor.
 deb_layer=$BENCH_TMP/debian-layer.tar
+mkdir -p "$BENCH_TMP/d"
 tar -xf "$F/debian-docker.tar" -C "$BENCH_TMP/d"
 layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["Layers"][0])' "$BENCH_TMP/d/manifest.json")
 cp "$BENCH_TMP/d/$layer" "$deb_layer"
