@@ -254,6 +254,8 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 		notify_ready(o->ready_fd, err->msg);
 		goto out;
 	}
+	if (!c.devices_restricted)
+		mctr_warn("container %.12s: no device cgroup on this host: CAP_MKNOD was dropped instead", o->id);
 	/* Only the container holds the write ends now: EOF means it is done. */
 	close(out[1]);
 	close(errp[1]);

@@ -94,6 +94,15 @@ assert_contains "$OUT" "/dev/pts/0"
 expect_status 0 bash -c "printf 'echo in-\$((40+2))\nexit 7\n' | script -qec \"'$MCTR_BIN' --root '$MCTR_ROOT' run --rm -it busybox sh\" /dev/null; echo status=\$?"
 assert_contains "$OUT" "in-42"
 
+t_begin "-t: the window size passes through and the terminal is restored on every exit path"
+expect_status 0 script -qec "stty cols 123 rows 45; '$MCTR_BIN' --root '$MCTR_ROOT' run --rm -t busybox stty size" /dev/null
+assert_contains "$OUT" "45 123"
+for cmd in "true" "sh -c 'exit 3'" "nosuchcmd" "sh -c 'sh -c \"kill -9 \\\$\\\$\"; exit \$?'"; do
+	expect_status 0 script -qec "stty sane; '$MCTR_BIN' --root '$MCTR_ROOT' run --rm -t busybox $cmd; stty -a" /dev/null
+	assert_contains "$OUT" " icanon " "canonical mode back after: $cmd"
+	assert_contains "$OUT" " echo " "echo back after: $cmd"
+done
+
 t_begin "signals sent to the foreground mctr reach the container"
 "$MCTR_BIN" --root "$MCTR_ROOT" run --rm --name sig busybox sh -c 'trap "echo got-term; exit 0" TERM; while true; do sleep 0.1; done' >"$T_SANDBOX/sig.out" 2>&1 &
 mp=$!
