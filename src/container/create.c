@@ -22,6 +22,19 @@ static int write_file(int dfd, const char *name, const char *content, struct mct
 	return fd_write_all(fd, content, strlen(content), err);
 }
 
+/* The bundle is written once into a fresh directory nobody reads yet, and
+ * is not precious: no temp file, no fsync (they cost more than the rest of
+ * `run`'s bookkeeping). */
+static int write_json(int dfd, const char *name, const json_t *j, struct mctr_err *err)
+{
+	size_t len;
+	_cleanup_free_ char *s = json_dump_canonical(j, &len);
+	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mctr_fail_errno(err, "create %s", name);
+	return fd_write_all(fd, s, len, err);
+}
+
 /* /etc/hostname, /etc/hosts and /etc/resolv.conf of the container. */
 static int write_etc_files(int dfd, const char *hostname, bool host_network, struct mctr_err *err)
 {
@@ -98,7 +111,7 @@ static int populate(struct store *st, struct ctr_store *cs, const struct ctr_cre
 		return -1;
 	const char *hostname = json_get_str(config, "hostname");
 	if (write_etc_files(dfd, hostname ? hostname : id, so->network == SPEC_NET_HOST, err) < 0 ||
-	    json_write_atomic_at(dfd, "config.json", config, 0600, err) < 0)
+	    write_json(dfd, "config.json", config, err) < 0)
 		return -1;
 	char now[64];
 	rfc3339_now(now, sizeof now);
