@@ -114,28 +114,6 @@ recorded:
 	return 0;
 }
 
-static int for_each_arg(struct cli *cli, int argc, char **argv,
-                        int (*fn)(struct cli *, const char *, void *, struct mctr_err *), void *arg,
-                        struct mctr_err *err)
-{
-	int rc = 0;
-	struct mctr_err first = { 0 };
-	for (int i = optind; i < argc; i++) {
-		if (fn(cli, argv[i], arg, err) == 0)
-			continue;
-		/* Docker goes on with the others and fails at the end. */
-		if (rc == 0)
-			first = *err;
-		else
-			fprintf(stderr, "mctr: %s\n", err->msg);
-		rc = -1;
-		mctr_err_clear(err);
-	}
-	if (rc < 0)
-		*err = first;
-	return rc;
-}
-
 static int do_stop(struct cli *cli, const char *arg, void *timeout, struct mctr_err *err)
 {
 	struct ctr_store *cs;
@@ -175,7 +153,7 @@ int cmd_stop(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	}
 	if (cli_want_operands(argc, optind, 1, -1, stop_usage, err) < 0)
 		return -1;
-	return for_each_arg(cli, argc, argv, do_stop, &timeout, err);
+	return cli_for_each_operand(cli, argc, argv, do_stop, &timeout, err);
 }
 
 static int do_kill(struct cli *cli, const char *arg, void *sigp, struct mctr_err *err)
@@ -213,7 +191,7 @@ int cmd_kill(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	}
 	if (cli_want_operands(argc, optind, 1, -1, kill_usage, err) < 0)
 		return -1;
-	return for_each_arg(cli, argc, argv, do_kill, &sig, err);
+	return cli_for_each_operand(cli, argc, argv, do_kill, &sig, err);
 }
 
 static int do_wait(struct cli *cli, const char *arg, void *unused, struct mctr_err *err)
@@ -254,7 +232,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	}
 	if (cli_want_operands(argc, optind, 1, -1, wait_usage, err) < 0)
 		return -1;
-	return for_each_arg(cli, argc, argv, do_wait, NULL, err);
+	return cli_for_each_operand(cli, argc, argv, do_wait, NULL, err);
 }
 
 /* Remove one container; force kills a running one first. */
@@ -322,7 +300,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	}
 	if (cli_want_operands(argc, optind, 1, -1, rm_usage, err) < 0)
 		return -1;
-	return for_each_arg(cli, argc, argv, do_rm, &force, err);
+	return cli_for_each_operand(cli, argc, argv, do_rm, &force, err);
 }
 
 static const char prune_usage[] = "Usage: mctr container prune [OPTIONS]\n\n"

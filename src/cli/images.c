@@ -88,9 +88,8 @@ int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 			no_trunc = true;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") != 0)
-				return mctr_fail(err, 0, "unsupported --format \"%s\" (only json)", optarg);
-			json = true;
+			if (cli_parse_format(optarg, &json, err) < 0)
+				return -1;
 			break;
 			CLI_OPT_COMMON_CASES(err);
 		}
@@ -108,9 +107,7 @@ int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		_cleanup_json_ json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, image_json(list[i]));
-		char *s = json_dumps(arr, JSON_INDENT(4));
-		printf("%s\n", s);
-		free(s);
+		cli_print_json(arr);
 	} else if (quiet) {
 		for (size_t i = 0; i < n; i++)
 			printf("%.*s\n", no_trunc ? DIGEST_LEN : SHORT_ID_LEN,

@@ -60,9 +60,8 @@ int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	while ((c = cli_getopt(argc, argv, &o)) != -1) {
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "json") != 0)
-				return mctr_fail(err, 0, "unsupported --format \"%s\" (only json)", optarg);
-			json = true;
+			if (cli_parse_format(optarg, &json, err) < 0)
+				return -1;
 			break;
 			CLI_OPT_COMMON_CASES(err);
 		}
@@ -95,9 +94,7 @@ int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		cgroup_mode_name(cg), "root_switch", rt_root_switch_method(), "device_control", devices, "features",
 		kernel_features());
 	if (json) {
-		char *s = json_dumps(info, JSON_INDENT(4));
-		printf("%s\n", s);
-		free(s);
+		cli_print_json(info);
 		return 0;
 	}
 	printf("Version:     %s\nKernel:      %s\nPlatform:    %s\nStore root:  %s\nImages:      %zu\n"

@@ -163,8 +163,6 @@ int cmd_inspect(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 			json_array_append_new(out, j);
 	}
 	/* Docker prints what it found, then fails for what it did not. */
-	char *s = json_dumps(out, JSON_INDENT(4));
-	printf("%s\n", s);
-	free(s);
+	cli_print_json(out);
 	return rc;
 }

@@ -96,9 +96,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 			no_trunc = true;
 			break;
 		case 'f':
-			if (strcmp(optarg, "json") != 0)
-				return mctr_fail(err, 0, "unsupported --format \"%s\" (only json)", optarg);
-			json = true;
+			if (cli_parse_format(optarg, &json, err) < 0)
+				return -1;
 			break;
 			CLI_OPT_COMMON_CASES(err);
 		}
@@ -140,9 +139,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		ctr_state_clear(&s);
 	}
 	if (json) {
-		char *out = json_dumps(arr, JSON_INDENT(4));
-		printf("%s\n", out);
-		free(out);
+		cli_print_json(arr);
 	}
 	return 0;
 }

@@ -49,8 +49,10 @@ static size_t strv_len(char **v)
 	return n;
 }
 
-static int remove_one(struct cli *cli, struct store *st, const char *arg, bool force, struct mctr_err *err)
+static int remove_one(struct cli *cli, const char *arg, void *forcep, struct mctr_err *err)
 {
+	bool force = *(bool *)forcep;
+	struct store *st = cli->store;
 	struct store_image *img = NULL;
 	if (store_image_lookup(st, arg, &img, err) < 0)
 		return -1;
@@ -109,23 +111,12 @@ int cmd_rmi(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	struct store *st;
 	if (cli_store(cli, &st, err) < 0 || store_lock(st, true, err) < 0)
 		return -1;
-	int rc = 0;
-	struct mctr_err first = { 0 };
-	for (int i = optind; i < argc; i++) {
-		if (remove_one(cli, st, argv[i], force, err) < 0) {
-			/* Docker goes on with the other images and fails at the end. */
-			if (rc == 0)
-				first = *err;
-			else
-				fprintf(stderr, "mctr: %s\n", err->msg);
-			rc = -1;
-			mctr_err_clear(err);
-		}
-	}
-	if (store_gc(st, NULL, err) < 0)
+	int rc = cli_for_each_operand(cli, argc, argv, remove_one, &force, err);
+	struct mctr_err gc_err = { 0 };
+	if (store_gc(st, NULL, &gc_err) < 0 && rc == 0) {
+		*err = gc_err;
 		return -1;
-	if (rc < 0)
-		*err = first;
+	}
 	return rc;
 }
 
