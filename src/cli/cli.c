@@ -113,19 +113,58 @@ static void *module_open(struct mctr_err *err)
 	return NULL;
 }
 
-cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err)
+void *cli_module_symbol(const char *symbol, struct mctr_err *err)
 {
 	void *h = module_open(err);
 	if (h == NULL)
 		return NULL;
-	cli_cmd_fn fn;
 	void *sym = dlsym(h, symbol);
-	if (sym == NULL) {
+	if (sym == NULL)
 		mctr_fail(err, 0, "image module lacks %s", symbol);
-		return NULL;
-	}
-	memcpy(&fn, &sym, sizeof fn);
+	return sym;
+}
+
+cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err)
+{
+	void *sym = cli_module_symbol(symbol, err);
+	cli_cmd_fn fn = NULL;
+	if (sym != NULL)
+		memcpy(&fn, &sym, sizeof fn); /* object to function pointer, the POSIX way */
 	return fn;
+}
+
+int cli_for_each_operand(struct cli *cli, int argc, char **argv, cli_operand_fn fn, void *arg, struct mctr_err *err)
+{
+	int rc = 0;
+	struct mctr_err first = { 0 };
+	for (int i = optind; i < argc; i++) {
+		if (fn(cli, argv[i], arg, err) == 0)
+			continue;
+		if (rc == 0)
+			first = *err;
+		else
+			fprintf(stderr, "mctr: %s\n", err->msg);
+		rc = -1;
+		mctr_err_clear(err);
+	}
+	if (rc < 0)
+		*err = first;
+	return rc;
+}
+
+int cli_parse_format(const char *value, bool *json, struct mctr_err *err)
+{
+	if (strcmp(value, "json") != 0)
+		return mctr_fail(err, 0, "unsupported --format \"%s\" (only json)", value);
+	*json = true;
+	return 0;
+}
+
+void cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(4));
+	printf("%s\n", s ? s : "null");
+	free(s);
 }
 
 void cli_format_size(double bytes, char *buf, size_t len)

@@ -6,6 +6,7 @@
 #define MCTR_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "mctr/err.h"
@@ -54,8 +55,19 @@ int cli_getopt(int argc, char **argv, const struct cli_opts *o);
 /* Require between min and max operands after the options (max -1: any). */
 int cli_want_operands(int argc, int optind_, int min, int max, const char *usage, struct mctr_err *err);
 
-/* Resolve a command implemented by the image module. */
+/* Resolve a command (or any symbol) of the image module, loading it. */
 cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err);
+void *cli_module_symbol(const char *symbol, struct mctr_err *err);
+
+/* Run fn for every operand from optind on.  Like Docker, go on after a
+ * failure (printing its message) and fail at the end with the first one. */
+typedef int (*cli_operand_fn)(struct cli *cli, const char *operand, void *arg, struct mctr_err *err);
+int cli_for_each_operand(struct cli *cli, int argc, char **argv, cli_operand_fn fn, void *arg, struct mctr_err *err);
+
+/* --format: only "json" is supported. */
+int cli_parse_format(const char *value, bool *json, struct mctr_err *err);
+/* Print a JSON document as the --format json commands do. */
+void cli_print_json(const json_t *j);
 
 /* Human output helpers. */
 void cli_format_size(double bytes, char *buf, size_t len);  /* "2.15MB", Docker's SI units */
@@ -87,6 +99,11 @@ int mctr_cmd_load(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int mctr_cmd_import(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int mctr_cmd_save(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int mctr_cmd_system_check(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_pull(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_login(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+int mctr_cmd_logout(struct cli *cli, int argc, char **argv, struct mctr_err *err);
+/* --tls-verify[=true|false] (pull, login): *off when false. */
+int cli_parse_tls_verify(const char *arg, bool *off, struct mctr_err *err);
 
 
 
