@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
 	libarchive-dev libcurl4-openssl-dev libjansson-dev libcap-dev libssl-dev
-	libzstd-dev zlib1g-dev busybox-static)
+	libzstd-dev zlib1g-dev libisal-dev busybox-static)
 # Test-only tools: Check for unit tests; a real registry, skopeo and umoci to
 # build and push fixtures; python3 for the hostile corpus and token server;
 # debootstrap for the Debian image; podman/runc/crun as side-by-side checks.

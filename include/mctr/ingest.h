@@ -27,6 +27,9 @@ int blob_writer_write(struct blob_writer *w, const void *buf, size_t len, struct
 /* Finish hashing and check digest and size; the blob is not visible yet.
  * digest_out (may be NULL) receives the computed digest. */
 int blob_writer_verify(struct blob_writer *w, char digest_out[DIGEST_LEN + 1], struct mctr_err *err);
+/* Make a verified blob read-only and durable now, ahead of the commit
+ * (which then has only the link to do); e.g. while a layer unpacks. */
+int blob_writer_sync(struct blob_writer *w, struct mctr_err *err);
 /* Make a verified blob visible under its digest (durably).  *created tells
  * whether this call added it (false: it was there already). */
 int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *err);
@@ -43,6 +46,33 @@ static inline void blob_writer_freep(struct blob_writer **w)
 	blob_writer_free(*w);
 }
 #define _cleanup_blob_writer_ _cleanup_(blob_writer_freep)
+
+/* ---- resumable downloads (pull) ------------------------------------------------------
+ *
+ * A blob known by digest and size is written to <root>/ingest/<hex>.partial
+ * under an exclusive flock of <root>/locks/blob-<hex>, held until the writer
+ * is freed, so two mctr processes never download the same blob at once.  A
+ * writer freed before commit keeps the partial file (a killed pull does
+ * too) and the next one resumes it: blob_writer_replay() hashes the bytes
+ * already there (handing them to the unpacker) and the caller asks the
+ * server for the rest.  A partial whose content fails verification is
+ * removed.  Commit links the partial into blobs/ (after verify and fsync)
+ * and removes it; GC removes partials older than 24 hours. */
+
+/* 0: opened; 1: another process holds the blob's lock (only when !wait);
+ * -1: error.  If the blob is in the store (maybe just finished by that other
+ * process), blob_writer_in_store() is true and nothing need be written. */
+int blob_writer_resume(struct store *st, const char *digest, int64_t size, const char *what, bool wait,
+                       struct blob_writer **out, struct mctr_err *err);
+bool blob_writer_in_store(const struct blob_writer *w);
+/* Bytes the partial file holds (what a Range request can skip). */
+int64_t blob_writer_partial_size(const struct blob_writer *w);
+/* Hash the partial file's bytes, passing each chunk to fn (may be NULL);
+ * required before the first blob_writer_write of a resumed blob. */
+typedef int (*blob_replay_fn)(void *arg, const void *buf, size_t len, struct mctr_err *err);
+int blob_writer_replay(struct blob_writer *w, blob_replay_fn fn, void *arg, struct mctr_err *err);
+/* Drop every byte and start over (the server sent the whole blob again). */
+int blob_writer_restart(struct blob_writer *w, struct mctr_err *err);
 
 /* Store a small in-memory blob (manifest, config) in one call. */
 int store_put_blob(struct store *st, const void *buf, size_t len, const char *expected_digest,

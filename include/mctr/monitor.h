@@ -31,6 +31,9 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err);
  * restore the terminal.  Returns its exit code. */
 int monitor_attach_process(pid_t pid, int pidfd, int pty_master, bool interactive);
 
+/* The size of the terminal on our stdin (left as is if there is none). */
+void monitor_terminal_size(unsigned short *rows, unsigned short *cols);
+
 /* Start the container with a detached monitor process; returns once it is
  * running (or failed to start). */
 int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err *err);

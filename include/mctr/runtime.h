@@ -96,6 +96,10 @@ struct rt_run_opts {
 	/* Kill the container if the calling process dies (PR_SET_PDEATHSIG on
 	 * the container's init): the caller is its monitor. */
 	bool die_with_parent;
+	/* With process.terminal: the pty's size before the command starts
+	 * (rows 0: leave it); the caller's terminal size, so the command never
+	 * sees a 0x0 terminal (what OCI's process.consoleSize is for). */
+	unsigned short console_rows, console_cols;
 };
 
 struct rt_container {
@@ -135,6 +139,7 @@ struct rt_exec_opts {
 	                           * capabilities, noNewPrivileges, terminal) */
 	const char *user;       /* optional name[:group] to resolve in the container */
 	struct rt_stdio stdio;
+	unsigned short console_rows, console_cols; /* as in rt_run_opts */
 };
 
 struct rt_process {

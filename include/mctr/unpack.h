@@ -88,7 +88,19 @@ int layer_unpack_start(const struct layer_unpack_opts *opts, struct layer_unpack
  * entry, decompression error), with the worker's message. */
 int layer_unpack_feed(struct layer_unpack *u, const void *buf, size_t len, struct mctr_err *err);
 
-/* End of blob: wait for the workers.  On success the directory is complete
+/* The same without ever waiting, for an event loop (pull): 1 when the
+ * buffer has not room for all of buf (nothing taken), 0 when taken, -1 when
+ * the worker failed.  len must not exceed the buffer (4 MiB). */
+int layer_unpack_try_feed(struct layer_unpack *u, const void *buf, size_t len, struct mctr_err *err);
+/* Free bytes in the buffer now. */
+size_t layer_unpack_room(struct layer_unpack *u);
+
+/* End of blob without waiting (fails if a worker has failed already);
+ * layer_unpack_busy() tells when layer_unpack_finish() would not wait. */
+int layer_unpack_close_input(struct layer_unpack *u, struct mctr_err *err);
+bool layer_unpack_busy(struct layer_unpack *u);
+
+/* End of blob (unless closed already): wait for the workers.  On success the directory is complete
  * and diff_id holds "sha256:..." of the uncompressed tar stream (all of it,
  * trailing padding included).  On failure err holds the first error of any
  * stage; free the unpack with remove_dir.  diff_id and stats may be NULL. */

@@ -122,6 +122,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		.user = user,
 		.stdio = { .in = f.interactive && !f.detach ? 0 : -1, .out = f.detach ? -1 : 1, .err = f.detach ? -1 : 2 },
 	};
+	if (f.tty)
+		monitor_terminal_size(&eo.console_rows, &eo.console_cols);
 	struct rt_process p = { .pid = -1, .pidfd = -1, .pty_master = -1 };
 	if (rt_exec(&eo, &p, err) < 0)
 		goto out;

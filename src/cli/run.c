@@ -13,6 +13,8 @@
 #include "mctr/container.h"
 #include "mctr/fsutil.h"
 #include "mctr/monitor.h"
+#include "mctr/pull.h"
+#include "mctr/ref.h"
 #include "mctr/spec.h"
 
 static const char run_usage[] =
@@ -44,7 +46,10 @@ static const char run_usage[] =
 	"      --privileged           all capabilities and devices, no masked paths\n"
 	"      --cap-add CAP          add a capability (or ALL)\n"
 	"      --cap-drop CAP         drop a capability (or ALL)\n"
-	"      --security-opt OPT     no-new-privileges\n";
+	"      --security-opt OPT     no-new-privileges\n"
+	"      --pull POLICY          missing (default): pull the image if it is not in the store;\n"
+	"                             always; never\n"
+	"      --platform OS/ARCH     platform to pull (default: the host's)\n";
 
 enum {
 	OPT_RM = 0x200,
@@ -64,6 +69,8 @@ enum {
 	OPT_CAP_DROP,
 	OPT_SECURITY_OPT,
 	OPT_PUBLISH,
+	OPT_PULL,
+	OPT_PLATFORM,
 };
 
 static const struct option run_longopts[] = {
@@ -95,11 +102,17 @@ static const struct option run_longopts[] = {
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 	{ "publish", required_argument, NULL, 'p' },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ 0 },
 };
 
+enum pull_policy { PULL_MISSING, PULL_ALWAYS, PULL_NEVER };
+
 struct run_flags {
 	bool detach;
+	enum pull_policy pull;
+	const char *platform;
 	const char *name;
 	bool rm;
 	struct spec_options spec;
@@ -286,6 +299,19 @@ static int handle_opt(struct run_flags *f, int c, const char *arg, struct mctr_e
 		if (strcmp(arg, "no-new-privileges:false") == 0 || strcmp(arg, "no-new-privileges=false") == 0)
 			return 0;
 		return mctr_fail(err, 0, "unsupported --security-opt \"%s\" (no-new-privileges)", arg);
+	case OPT_PULL:
+		if (strcmp(arg, "missing") == 0)
+			f->pull = PULL_MISSING;
+		else if (strcmp(arg, "always") == 0)
+			f->pull = PULL_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			f->pull = PULL_NEVER;
+		else
+			return mctr_fail(err, 0, "invalid --pull \"%s\" (missing, always or never)", arg);
+		return 0;
+	case OPT_PLATFORM:
+		f->platform = arg;
+		return 0;
 	case 'p':
 		return mctr_fail(err, 0, "-p %s: publishing ports needs bridge networking, which mctr does not have yet",
 		                 arg);
@@ -298,6 +324,7 @@ static int handle_opt(struct run_flags *f, int c, const char *arg, struct mctr_e
 static int parse_run_flags(int argc, char **argv, const char *usage, struct run_flags *f, struct mctr_err *err)
 {
 	struct cli_opts o = { usage, "ditm:c:e:w:u:h:v:p:", run_longopts };
+	f->pull = PULL_MISSING;
 	int c;
 	while ((c = cli_getopt(argc, argv, &o)) != -1) {
 		if (c == CLI_HELP)
@@ -317,12 +344,45 @@ static int parse_run_flags(int argc, char **argv, const char *usage, struct run_
 	return 0;
 }
 
+/* --pull: fetch the image first when asked to, or when it is missing and
+ * could be a registry reference (not an ID).  Progress goes to stderr:
+ * stdout is the container's. */
+static int pull_if_needed(struct cli *cli, struct store *st, const struct run_flags *f, const char *image,
+                          struct mctr_err *err)
+{
+	if (f->pull == PULL_NEVER)
+		return 0;
+	if (f->pull == PULL_MISSING) {
+		struct store_image *img = NULL;
+		struct mctr_err lookup = { 0 };
+		if (store_image_lookup(st, image, &img, &lookup) == 0) {
+			store_image_free(img);
+			return 0;
+		}
+		if (strncmp(lookup.msg, "no such image", 13) != 0)
+			return mctr_fail(err, 0, "%s", lookup.msg);
+		struct image_ref ref = { 0 };
+		if (ref_parse(image, &ref, NULL) < 0)
+			return mctr_fail(err, 0, "%s", lookup.msg);
+		_cleanup_free_ char *fam = ref_familiar(&ref);
+		ref_clear(&ref);
+		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
+	}
+	int (*pull)(struct cli *, const char *, const struct pull_opts *, struct mctr_err *);
+	void *sym = cli_module_symbol("mctr_pull_image", err);
+	if (sym == NULL)
+		return -1;
+	memcpy(&pull, &sym, sizeof pull);
+	struct pull_opts po = { .platform = f->platform, .out = stderr };
+	return pull(cli, image, &po, err);
+}
+
 static int create_container(struct cli *cli, struct run_flags *f, const char *image, char id[CONTAINER_ID_LEN + 1],
                             struct mctr_err *err)
 {
 	struct store *st;
 	struct ctr_store *cs;
-	if (cli_store(cli, &st, err) < 0 || cli_ctr_store(cli, &cs, err) < 0)
+	if (cli_store(cli, &st, err) < 0 || cli_ctr_store(cli, &cs, err) < 0 || pull_if_needed(cli, st, f, image, err) < 0)
 		return -1;
 	struct ctr_create_opts co = { .image = image, .name = f->name, .auto_remove = f->rm, .spec = &f->spec };
 	return ctr_create(st, cs, &co, id, err);

@@ -58,6 +58,15 @@ static void terminal_raw(void)
 	tcsetattr(0, TCSANOW, &raw);
 }
 
+void monitor_terminal_size(unsigned short *rows, unsigned short *cols)
+{
+	struct winsize ws;
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	}
+}
+
 static void copy_winsize(int pty)
 {
 	struct winsize ws;
@@ -249,6 +258,8 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 		.stdio = { .in = o->interactive && !st.tty ? 0 : -1, .out = out[1], .err = errp[1] },
 		.die_with_parent = true,
 	};
+	if (st.tty && o->attach)
+		monitor_terminal_size(&ro.console_rows, &ro.console_cols);
 	if (rt_run(&ro, &c, err) < 0) {
 		record_start_failure(o->cs, &st, err);
 		notify_ready(o->ready_fd, err->msg);

@@ -79,7 +79,8 @@ static int setup(const struct rt_spec *spec, const struct rt_run_opts *o, int sy
 	if (rt_rootfs_prepare(spec, rootfd, err) < 0 || rt_mounts_apply(spec, *rootfd, err) < 0 ||
 	    rt_devices_setup(spec, *rootfd, err) < 0 || write_sysctls(spec, *rootfd, err) < 0)
 		return -1;
-	if (spec->process.terminal && rt_tty_create(*rootfd, sync_fd, true, tty_slave, err) < 0)
+	if (spec->process.terminal &&
+	    rt_tty_create(*rootfd, sync_fd, true, o->console_rows, o->console_cols, tty_slave, err) < 0)
 		return -1;
 	if (rt_mask_paths(spec->masked_paths, *rootfd, err) < 0 ||
 	    rt_readonly_paths(spec->readonly_paths, *rootfd, err) < 0)

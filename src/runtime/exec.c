@@ -77,7 +77,8 @@ __attribute__((noreturn)) static void process_main(const struct exec_ctx *c, int
 {
 	struct mctr_err err = { 0 };
 	int slave = -1;
-	if (c->p->terminal && rt_tty_create(rootfd, c->sync_fd, false, &slave, &err) < 0)
+	if (c->p->terminal &&
+	    rt_tty_create(rootfd, c->sync_fd, false, c->o->console_rows, c->o->console_cols, &slave, &err) < 0)
 		rt_child_fail(c->sync_fd, &err);
 	struct rt_final f = {
 		.process = c->p,

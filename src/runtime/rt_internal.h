@@ -219,7 +219,8 @@ int rt_readonly_paths(char *const *paths, int rootfd, struct mctr_err *err);
 /* tty.c: a pty of the container's own devpts; the master goes to the parent
  * over sync_fd, the slave is returned (and bound onto /dev/console when
  * console is true). */
-int rt_tty_create(int rootfd, int sync_fd, bool console, int *slave_out, struct mctr_err *err);
+int rt_tty_create(int rootfd, int sync_fd, bool console, unsigned short rows, unsigned short cols, int *slave_out,
+                  struct mctr_err *err);
 /* In the process that will exec: new session, controlling tty, stdio. */
 int rt_tty_attach(int slave, struct mctr_err *err);
 

@@ -14,7 +14,8 @@
 #include "mctr/fsutil.h"
 #include "rt_internal.h"
 
-int rt_tty_create(int rootfd, int sync_fd, bool console, int *slave_out, struct mctr_err *err)
+int rt_tty_create(int rootfd, int sync_fd, bool console, unsigned short rows, unsigned short cols, int *slave_out,
+                  struct mctr_err *err)
 {
 	_cleanup_close_ int master = open_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, err);
 	if (master < 0)
@@ -22,6 +23,11 @@ int rt_tty_create(int rootfd, int sync_fd, bool console, int *slave_out, struct 
 	int unlock = 0;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
 		return mctr_fail_errno(err, "unlock the pty");
+	/* Sized before anything runs on it: a command that asks at once must
+	 * not see 0x0 while the monitor catches up. */
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	if (rows > 0 && cols > 0 && ioctl(master, TIOCSWINSZ, &ws) < 0)
+		return mctr_fail_errno(err, "set the pty's size");
 	/* The slave straight from the master: no path lookup to race. */
 	_cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)

@@ -62,6 +62,10 @@ void byte_pipe_destroy(struct byte_pipe *p);
 int byte_pipe_reserve(struct byte_pipe *p, void **ptr, size_t *space);
 void byte_pipe_commit(struct byte_pipe *p, size_t n);
 int byte_pipe_write(struct byte_pipe *p, const void *buf, size_t len);
+/* Never waits: 1 (nothing written) when fewer than len bytes are free. */
+int byte_pipe_try_write(struct byte_pipe *p, const void *buf, size_t len);
+/* Free bytes now (a snapshot: only the consumer makes more). */
+size_t byte_pipe_room(struct byte_pipe *p);
 /* The producer is done: readers see the end after the buffered bytes. */
 void byte_pipe_close(struct byte_pipe *p);
 /* Wait for data: *avail > 0 bytes at *ptr (at most max), or 0 at the end;

@@ -85,6 +85,28 @@ int byte_pipe_write(struct byte_pipe *p, const void *buf, size_t len)
 	return 0;
 }
 
+size_t byte_pipe_room(struct byte_pipe *p)
+{
+	pthread_mutex_lock(&p->mu);
+	size_t room = p->aborted ? 0 : p->cap - p->len;
+	pthread_mutex_unlock(&p->mu);
+	return room;
+}
+
+int byte_pipe_try_write(struct byte_pipe *p, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&p->mu);
+	bool aborted = p->aborted;
+	size_t room = p->cap - p->len;
+	pthread_mutex_unlock(&p->mu);
+	if (aborted)
+		return -1;
+	if (room < len)
+		return 1;
+	/* Single producer: the room seen can only grow, so this never waits. */
+	return byte_pipe_write(p, buf, len);
+}
+
 void byte_pipe_close(struct byte_pipe *p)
 {
 	pthread_mutex_lock(&p->mu);

@@ -43,7 +43,8 @@ struct layer_unpack {
 
 	pthread_t inflate_thread, tar_thread;
 	bool inflate_started, tar_started;
-	bool input_closed, joined;
+	bool input_closed, finished, joined;
+	unsigned exited; /* worker threads that have returned (under mu) */
 
 	pthread_mutex_t mu;
 	bool failed;
@@ -124,12 +125,20 @@ static int inflate_loop(struct layer_unpack *u, struct mctr_err *err)
 	return 0;
 }
 
+static void thread_exited(struct layer_unpack *u)
+{
+	pthread_mutex_lock(&u->mu);
+	u->exited++;
+	pthread_mutex_unlock(&u->mu);
+}
+
 static void *inflate_main(void *arg)
 {
 	struct layer_unpack *u = arg;
 	struct mctr_err err = { 0 };
 	if (inflate_loop(u, &err) < 0)
 		unpack_fail(u, &err);
+	thread_exited(u);
 	return NULL;
 }
 
@@ -205,6 +214,7 @@ static void *tar_main(void *arg)
 	struct mctr_err err = { 0 };
 	if (tar_loop(u, &err) < 0)
 		unpack_fail(u, &err);
+	thread_exited(u);
 	return NULL;
 }
 
@@ -273,6 +283,47 @@ int layer_unpack_feed(struct layer_unpack *u, const void *buf, size_t len, struc
 	return 0;
 }
 
+int layer_unpack_try_feed(struct layer_unpack *u, const void *buf, size_t len, struct mctr_err *err)
+{
+	if (u->input_closed)
+		return mctr_fail(err, EINVAL, "layer %s: data after the end", u->what);
+	if (len > u->in.cap)
+		return mctr_fail(err, EINVAL, "layer %s: %zu bytes at once is more than the buffer holds", u->what,
+		                 len);
+	int r = byte_pipe_try_write(&u->in, buf, len);
+	if (r < 0)
+		return unpack_error(u, err);
+	if (r == 0)
+		u->compressed_bytes += len;
+	return r;
+}
+
+size_t layer_unpack_room(struct layer_unpack *u)
+{
+	return byte_pipe_room(&u->in);
+}
+
+int layer_unpack_close_input(struct layer_unpack *u, struct mctr_err *err)
+{
+	if (u->input_closed)
+		return 0;
+	u->input_closed = true;
+	byte_pipe_close(&u->in);
+	pthread_mutex_lock(&u->mu);
+	bool failed = u->failed;
+	pthread_mutex_unlock(&u->mu);
+	return failed ? unpack_error(u, err) : 0;
+}
+
+bool layer_unpack_busy(struct layer_unpack *u)
+{
+	unsigned want = (unsigned)u->inflate_started + (unsigned)u->tar_started;
+	pthread_mutex_lock(&u->mu);
+	bool busy = u->exited < want;
+	pthread_mutex_unlock(&u->mu);
+	return busy;
+}
+
 static void join_threads(struct layer_unpack *u)
 {
 	if (u->joined)
@@ -287,10 +338,13 @@ static void join_threads(struct layer_unpack *u)
 int layer_unpack_finish(struct layer_unpack *u, char diff_id[DIGEST_LEN + 1], struct layer_stats *stats,
                         struct mctr_err *err)
 {
-	if (u->input_closed)
+	if (u->finished)
 		return mctr_fail(err, EINVAL, "layer %s: finished twice", u->what);
-	u->input_closed = true;
-	byte_pipe_close(&u->in);
+	u->finished = true;
+	if (!u->input_closed) {
+		u->input_closed = true;
+		byte_pipe_close(&u->in);
+	}
 	join_threads(u);
 	if (u->failed)
 		return unpack_error(u, err);

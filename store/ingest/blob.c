@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,9 +24,18 @@ struct blob_writer {
 	char tmpname[64]; /* named temp file where O_TMPFILE is unsupported */
 	bool exists;     /* the expected blob is in the store already */
 	bool verified;
+	bool synced;     /* read-only and on disk already (blob_writer_sync) */
 	bool committed;
 	struct sha256 *hash;
 	char digest[DIGEST_LEN + 1];
+
+	/* Resumable mode (blob_writer_resume): a named ingest/<hex>.partial
+	 * under the lock locks/blob-<hex>, kept for the next try unless its
+	 * content proved wrong. */
+	char partial[DIGEST_HEX_LEN + 16];
+	int lock_fd;
+	int64_t replay_len; /* bytes in the file not hashed yet (replay pending) */
+	bool bad;           /* failed verification: the partial goes */
 };
 
 static int open_tmpfile(struct store *st, char tmpname[64], struct mctr_err *err)
@@ -56,6 +66,7 @@ int blob_writer_new(struct store *st, const char *expected_digest, int64_t expec
 	w->expected_size = expected_size;
 	w->hash = sha256_new();
 	w->fd = -1;
+	w->lock_fd = -1;
 	if (expected_digest != NULL) {
 		snprintf(w->expected, sizeof w->expected, "%s", expected_digest);
 		w->exists = store_blob_exists(st, expected_digest);
@@ -73,6 +84,8 @@ int blob_writer_new(struct store *st, const char *expected_digest, int64_t expec
 
 int blob_writer_write(struct blob_writer *w, const void *buf, size_t len, struct mctr_err *err)
 {
+	if (w->replay_len > 0)
+		return mctr_fail(err, EINVAL, "%s: write before the partial download was replayed", w->what);
 	if (w->expected_size >= 0 && w->size + (int64_t)len > w->expected_size)
 		return mctr_fail(err, 0, "%s: more data than the %lld bytes its descriptor gives", w->what,
 		                 (long long)w->expected_size);
@@ -87,12 +100,16 @@ int blob_writer_verify(struct blob_writer *w, char digest_out[DIGEST_LEN + 1], s
 {
 	if (!w->verified) {
 		sha256_final(w->hash, w->digest);
-		if (w->expected_size >= 0 && w->size != w->expected_size)
+		if (w->expected_size >= 0 && w->size != w->expected_size) {
+			w->bad = true;
 			return mctr_fail(err, 0, "%s: size %lld does not match the %lld bytes its descriptor gives",
 			                 w->what, (long long)w->size, (long long)w->expected_size);
-		if (w->expected[0] != '\0' && strcmp(w->expected, w->digest) != 0)
+		}
+		if (w->expected[0] != '\0' && strcmp(w->expected, w->digest) != 0) {
+			w->bad = true;
 			return mctr_fail(err, 0, "%s: content does not match digest %s (got %s)", w->what, w->expected,
 			                 w->digest);
+		}
 		if (w->expected[0] == '\0' && w->fd >= 0 && store_blob_exists(w->st, w->digest))
 			w->exists = true; /* learned the digest only now: the store has it already */
 		w->verified = true;
@@ -112,12 +129,13 @@ int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *er
 		w->committed = true;
 		return 0;
 	}
-	if (fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0)
-		return mctr_fail_errno(err, "%s: flush blob", w->what);
+	if (blob_writer_sync(w, err) < 0)
+		return -1;
 	char path[64];
 	fd_path(w->fd, path);
-	int rc = w->tmpname[0] ? linkat(w->st->ingest_fd, w->tmpname, w->st->blobs_fd, digest_hex(w->digest), 0)
-	                       : linkat(AT_FDCWD, path, w->st->blobs_fd, digest_hex(w->digest), AT_SYMLINK_FOLLOW);
+	const char *named = w->partial[0] ? w->partial : w->tmpname;
+	int rc = named[0] ? linkat(w->st->ingest_fd, named, w->st->blobs_fd, digest_hex(w->digest), 0)
+	                  : linkat(AT_FDCWD, path, w->st->blobs_fd, digest_hex(w->digest), AT_SYMLINK_FOLLOW);
 	if (rc < 0) {
 		if (errno != EEXIST)
 			return mctr_fail_errno(err, "%s: link blob %s into the store", w->what, w->digest);
@@ -127,7 +145,22 @@ int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *er
 		if (created != NULL)
 			*created = true;
 	}
+	/* The blob has its name: the partial download is done with. */
+	if (w->partial[0] != '\0' && unlinkat(w->st->ingest_fd, w->partial, 0) == 0)
+		w->partial[0] = '\0';
 	w->committed = true;
+	return 0;
+}
+
+int blob_writer_sync(struct blob_writer *w, struct mctr_err *err)
+{
+	if (blob_writer_verify(w, NULL, err) < 0)
+		return -1;
+	if (w->synced || w->exists || w->fd < 0)
+		return 0;
+	if (fchmod(w->fd, 0444) < 0 || fsync(w->fd) < 0)
+		return mctr_fail_errno(err, "%s: flush blob", w->what);
+	w->synced = true;
 	return 0;
 }
 
@@ -163,9 +196,142 @@ void blob_writer_free(struct blob_writer *w)
 		close(w->fd);
 	if (w->tmpname[0] != '\0')
 		unlinkat(w->st->ingest_fd, w->tmpname, 0);
+	/* Still under the lock: a partial that proved wrong must not be resumed. */
+	if (w->partial[0] != '\0' && w->bad)
+		unlinkat(w->st->ingest_fd, w->partial, 0);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);
 	sha256_free(w->hash);
 	free(w->what);
 	free(w);
+}
+
+/* ---- resumable downloads -------------------------------------------------------- */
+
+static int lock_blob(struct store *st, const char *hex, bool wait, const char *what, int *out, struct mctr_err *err)
+{
+	char name[DIGEST_HEX_LEN + 8];
+	snprintf(name, sizeof name, "blob-%s", hex);
+	_cleanup_close_ int fd = openat(st->locks_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return mctr_fail_errno(err, "%s: open lock %s", what, name);
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return 1;
+		return mctr_fail_errno(err, "%s: lock %s", what, name);
+	}
+	*out = steal_fd(&fd);
+	return 0;
+}
+
+int blob_writer_resume(struct store *st, const char *digest, int64_t size, const char *what, bool wait,
+                       struct blob_writer **out, struct mctr_err *err)
+{
+	const char *hex;
+	if (digest_check(digest, what, &hex, err) < 0)
+		return -1;
+	if (size < 0)
+		return mctr_fail(err, EINVAL, "%s: a resumable download needs the blob's size", what);
+	int lock_fd = -1;
+	int rc = lock_blob(st, hex, wait, what, &lock_fd, err);
+	if (rc != 0)
+		return rc;
+	struct blob_writer *w = xcalloc(1, sizeof *w);
+	w->st = st;
+	w->what = xstrdup(what);
+	w->expected_size = size;
+	w->hash = sha256_new();
+	w->fd = -1;
+	w->lock_fd = lock_fd;
+	snprintf(w->expected, sizeof w->expected, "%s", digest);
+	/* Checked under the lock: whoever held it may have finished the blob. */
+	w->exists = store_blob_exists(st, digest);
+	if (w->exists) {
+		/* a writer killed between linking the blob and removing its partial */
+		char stale[DIGEST_HEX_LEN + 16];
+		snprintf(stale, sizeof stale, "%s.partial", hex);
+		unlinkat(st->ingest_fd, stale, 0);
+	} else {
+		snprintf(w->partial, sizeof w->partial, "%s.partial", hex);
+		w->fd = openat(st->ingest_fd, w->partial, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (w->fd < 0 && errno == EACCES && fchmodat(st->ingest_fd, w->partial, 0600, 0) == 0)
+			/* made read-only by blob_writer_sync, then the writer was killed */
+			w->fd = openat(st->ingest_fd, w->partial, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		struct stat sb;
+		if (w->fd < 0 || fstat(w->fd, &sb) < 0) {
+			mctr_fail_errno(err, "%s: open %s/ingest/%s", what, st->root, w->partial);
+			w->partial[0] = '\0';
+			blob_writer_free(w);
+			return -1;
+		}
+		w->replay_len = sb.st_size;
+		if (!S_ISREG(sb.st_mode) || sb.st_size > size) {
+			/* not ours to resume */
+			if (ftruncate(w->fd, 0) < 0) {
+				mctr_fail_errno(err, "%s: truncate %s", what, w->partial);
+				blob_writer_free(w);
+				return -1;
+			}
+			w->replay_len = 0;
+		}
+		if (lseek(w->fd, 0, SEEK_END) < 0) {
+			mctr_fail_errno(err, "%s: seek %s", what, w->partial);
+			blob_writer_free(w);
+			return -1;
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+bool blob_writer_in_store(const struct blob_writer *w)
+{
+	return w->exists;
+}
+
+int64_t blob_writer_partial_size(const struct blob_writer *w)
+{
+	return w->replay_len > 0 ? w->replay_len : w->size;
+}
+
+int blob_writer_replay(struct blob_writer *w, blob_replay_fn fn, void *arg, struct mctr_err *err)
+{
+	if (w->replay_len == 0)
+		return 0;
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = xmalloc(CHUNK);
+	int64_t off = 0;
+	while (off < w->replay_len) {
+		size_t want = w->replay_len - off < CHUNK ? (size_t)(w->replay_len - off) : CHUNK;
+		ssize_t n = pread(w->fd, buf, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return mctr_fail(err, n < 0 ? errno : EIO, "%s: read %s", w->what, w->partial);
+		sha256_update(w->hash, buf, (size_t)n);
+		if (fn != NULL && fn(arg, buf, (size_t)n, err) < 0)
+			return -1;
+		off += n;
+		w->size = off;
+	}
+	w->replay_len = 0;
+	return 0;
+}
+
+int blob_writer_restart(struct blob_writer *w, struct mctr_err *err)
+{
+	if (w->fd < 0)
+		return 0;
+	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+		return mctr_fail_errno(err, "%s: truncate %s", w->what, w->partial);
+	sha256_free(w->hash);
+	w->hash = sha256_new();
+	w->size = 0;
+	w->replay_len = 0;
+	w->verified = w->bad = w->synced = false;
+	return 0;
 }
 
 int store_put_blob(struct store *st, const void *buf, size_t len, const char *expected_digest,
