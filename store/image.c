@@ -15,6 +15,7 @@ void store_image_free(struct store_image *img)
 	if (img == NULL)
 		return;
 	free(img->manifest_media_type);
+	mctr_strv_free(img->name_digests);
 	mctr_strv_free(img->names);
 	mctr_strv_free(img->diff_ids);
 	json_decref(img->manifest);
@@ -68,6 +69,7 @@ int store_image_load(struct store *st, const char *manifest_digest, struct store
 		return -1;
 	snprintf(img->manifest_digest, sizeof img->manifest_digest, "%s", manifest_digest);
 	img->names = xcalloc(1, sizeof(char *));
+	img->name_digests = xcalloc(1, sizeof(char *));
 	img->manifest = store_blob_json(st, manifest_digest, err);
 	if (img->manifest == NULL)
 		return mctr_err_wrap(err, "image manifest");
@@ -123,8 +125,11 @@ int store_image_list(struct store *st, struct store_image ***out, size_t *n_out,
 			img->manifest_size = json_get_int(d, "size", 0);
 			list[n++] = img;
 		}
-		if (name != NULL)
+		if (name != NULL) {
+			const char *repo = json_get_str(json_get_obj(d, "annotations"), MCTR_ANNOTATION_REPO_DIGEST);
 			strv_append(&img->names, name);
+			strv_append(&img->name_digests, repo && digest_is_valid(repo) ? repo : img->manifest_digest);
+		}
 	}
 	*out = list;
 	*n_out = n;
@@ -176,12 +181,15 @@ static struct store_image *lookup_by_ref(struct store_image **list, size_t n, co
 				return list[i];
 			continue;
 		}
-		/* name@digest: the manifest digest, pulled under this repository. */
-		if (strcmp(list[i]->manifest_digest, ref->digest) != 0)
-			continue;
-		for (char **p = list[i]->names; *p != NULL; p++)
-			if (strncmp(*p, repo, rlen) == 0 && ((*p)[rlen] == ':' || (*p)[rlen] == '@'))
+		/* name@digest: a name of this repository whose manifest (or
+		 * registry) digest it is. */
+		for (size_t k = 0; list[i]->names[k] != NULL; k++) {
+			const char *p = list[i]->names[k];
+			bool digest_matches = strcmp(list[i]->manifest_digest, ref->digest) == 0 ||
+			                      strcmp(list[i]->name_digests[k], ref->digest) == 0;
+			if (digest_matches && strncmp(p, repo, rlen) == 0 && (p[rlen] == ':' || p[rlen] == '@'))
 				return list[i];
+		}
 	}
 	return NULL;
 }

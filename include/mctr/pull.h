@@ -79,7 +79,7 @@ void pull_result_clear(struct pull_result *r);
 /* Annotation on the store's index.json entry of a pulled image: the
  * registry's digest of the reference (the index's, for an index), i.e.
  * Docker's RepoDigest. */
-#define PULL_ANNOTATION_REPO_DIGEST "io.mctr.image.repo-digest"
+#define PULL_ANNOTATION_REPO_DIGEST MCTR_ANNOTATION_REPO_DIGEST
 
 /* The command behind `mctr pull` and `mctr run --pull` (exported by the
  * image module; struct cli is in src/cli/cli.h). */

@@ -29,6 +29,10 @@
 #include "mctr/err.h"
 
 #define MCTR_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+/* On a pulled image's index.json entries: the registry's digest of what the
+ * reference named (an index's, for a multi-platform image): Docker's
+ * RepoDigest. */
+#define MCTR_ANNOTATION_REPO_DIGEST "io.mctr.image.repo-digest"
 #define MCTR_DEFAULT_ROOT "/var/lib/mctr"
 
 struct store {
@@ -106,6 +110,8 @@ struct store_image {
 	char *manifest_media_type;
 	int64_t manifest_size;
 	char **names;              /* full names, NULL-terminated (maybe empty) */
+	char **name_digests;       /* for names[i]: the registry's digest it was pulled
+	                            * by, else the manifest digest (Docker's RepoDigest) */
 	json_t *manifest;
 	json_t *config;
 	char **diff_ids;           /* NULL-terminated */

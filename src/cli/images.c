@@ -43,7 +43,7 @@ static json_t *image_json(const struct store_image *img)
 		if (ref.tag != NULL)
 			json_array_append_new(tags, json_string(*p));
 		_cleanup_free_ char *repo = ref_repository(&ref);
-		_cleanup_free_ char *with_digest = xasprintf("%s@%s", repo, img->manifest_digest);
+		_cleanup_free_ char *with_digest = xasprintf("%s@%s", repo, img->name_digests[p - img->names]);
 		json_array_append_new(digests, json_string(with_digest));
 		ref_clear(&ref);
 	}

@@ -26,7 +26,7 @@ json_t *cli_image_inspect_json(const struct store_image *img)
 			continue;
 		_cleanup_free_ char *fam = ref_familiar(&ref);
 		_cleanup_free_ char *repo = ref_familiar_name(&ref);
-		_cleanup_free_ char *rd = xasprintf("%s@%s", repo, img->manifest_digest);
+		_cleanup_free_ char *rd = xasprintf("%s@%s", repo, img->name_digests[p - img->names]);
 		if (ref.tag != NULL)
 			json_array_append_new(tags, json_string(fam));
 		json_array_append_new(digests, json_string(rd));
