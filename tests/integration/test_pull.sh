@@ -152,3 +152,18 @@ deb=$(image_field "$REG/library/debian:bookworm" 'i["RootFS"]["Layers"][0][7:]')
 assert_file_exists "$MCTR_ROOT/layers/$deb/usr/bin/bash"
 assert_eq 4755 "$(stat -c %a "$MCTR_ROOT/layers/$deb/usr/bin/passwd")" "setuid kept"
 store_check "$MCTR_ROOT"
+
+t_begin "run pulls a missing image (--pull missing), never pulls with never, re-checks with always"
+rr=$T_SANDBOX/r-run
+expect_status 0 mctr_at "$rr" run --rm "$REG/layered" cat /data/b
+assert_eq b "$OUT" "the container's output, alone on stdout"
+assert_contains "$ERR" "Unable to find image '$REG/layered:latest' locally"
+assert_contains "$ERR" "Status: Downloaded newer image for $REG/layered:latest"
+expect_status 0 mctr_at "$rr" run --rm "$REG/layered" cat /data/c
+assert_eq "" "$ERR" "no pull when the image is there"
+expect_status 0 mctr_at "$rr" run --rm --pull always "$REG/layered" true
+assert_contains "$ERR" "Status: Image is up to date for $REG/layered:latest"
+expect_status 125 mctr_at "$rr" run --rm --pull never "$REG/library/busybox" true
+assert_contains "$ERR" "no such image: $REG/library/busybox"
+expect_status 125 mctr_at "$rr" run --rm "$REG/nosuchrepo" true
+assert_contains "$ERR" "nosuchrepo"
