@@ -180,21 +180,35 @@ void store_layer_tmpname(char buf[64])
 	snprintf(buf, 64, ".tmp-%ld-%016llx", (long)getpid(), r);
 }
 
-int store_layer_commit(struct store *st, const char *tmpname, const char *diff_id, struct mctr_err *err)
+int store_sync(struct store *st, struct mctr_err *err)
+{
+	if (syncfs(st->root_fd) < 0)
+		return mctr_fail_errno(err, "flush the store's file system");
+	return 0;
+}
+
+int store_layer_rename(struct store *st, const char *tmpname, const char *diff_id, bool *created,
+                       struct mctr_err *err)
 {
 	const char *hex;
+	*created = false;
 	if (digest_check(diff_id, "layer diff_id", &hex, err) < 0)
 		return -1;
-	/* One flush for the whole tree instead of an fsync per file. */
-	if (syncfs(st->layers_fd) < 0)
-		return mctr_fail_errno(err, "syncfs layers");
-	if (renameat(st->layers_fd, tmpname, st->layers_fd, hex) < 0) {
-		if (errno != EEXIST && errno != ENOTEMPTY)
-			return mctr_fail_errno(err, "rename layer %s into place", diff_id);
-		/* Another writer committed the same layer first: same content. */
-		if (rm_rf_at(st->layers_fd, tmpname, err) < 0)
-			return -1;
+	if (renameat(st->layers_fd, tmpname, st->layers_fd, hex) == 0) {
+		*created = true;
 		return 0;
 	}
-	return fsync_dir(st->layers_fd, err);
+	if (errno != EEXIST && errno != ENOTEMPTY)
+		return mctr_fail_errno(err, "rename layer %s into place", diff_id);
+	/* Another writer committed the same layer first: same content. */
+	return rm_rf_at(st->layers_fd, tmpname, err);
+}
+
+int store_layer_commit(struct store *st, const char *tmpname, const char *diff_id, struct mctr_err *err)
+{
+	bool created;
+	/* One flush for the whole tree instead of an fsync per file. */
+	if (store_sync(st, err) < 0 || store_layer_rename(st, tmpname, diff_id, &created, err) < 0)
+		return -1;
+	return created ? fsync_dir(st->layers_fd, err) : 0;
 }

@@ -79,6 +79,12 @@ void store_layer_tmpname(char buf[64]);
  * the file system once (syncfs), rename, fsync the directory.  If another
  * writer got there first, ours is removed. */
 int store_layer_commit(struct store *st, const char *tmpname, const char *diff_id, struct mctr_err *err);
+/* The same without the flushes, for a caller that did one syncfs before and
+ * fsyncs layers/ after a batch.  *created: false if it was there already. */
+int store_layer_rename(struct store *st, const char *tmpname, const char *diff_id, bool *created,
+                       struct mctr_err *err);
+/* Flush the store's file system (one call for a whole batch). */
+int store_sync(struct store *st, struct mctr_err *err);
 
 /* ---- index.json ------------------------------------------------------------ */
 

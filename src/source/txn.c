@@ -217,26 +217,33 @@ static void undo_run(struct import_txn *txn, struct undo *u)
 	free(u->layers);
 }
 
-static int commit_blob(struct import_txn *txn, struct staged_blob *b, struct undo *u, struct mctr_err *err)
+/* Phase 1 of the commit: every blob to add is in a sealed (read-only,
+ * verified) temp file; in-memory ones (manifests, configs) are written out. */
+static int seal_blob(struct import_txn *txn, struct staged_blob *b, struct mctr_err *err)
 {
-	bool created = false;
-	if (b->data != NULL) {
-		if (store_put_blob(txn->st, b->data, b->len, b->digest, NULL, &created, err) < 0)
-			return mctr_err_wrap(err, "%s", b->path);
-	} else if (b->writer != NULL) {
-		if (blob_writer_commit(b->writer, &created, err) < 0)
+	if (b->writer == NULL && b->data != NULL) {
+		if (blob_writer_new(txn->st, b->digest, (int64_t)b->len, b->path, &b->writer, err) < 0 ||
+		    blob_writer_write(b->writer, b->data, b->len, err) < 0)
 			return -1;
 	}
+	return b->writer != NULL ? blob_writer_seal(b->writer, err) : 0;
+}
+
+/* Phase 3: names for what the one syncfs made durable. */
+static int link_blob(struct import_txn *txn, struct staged_blob *b, struct undo *u, struct mctr_err *err)
+{
+	bool created = false;
+	if (b->writer != NULL && blob_writer_link(b->writer, &created, err) < 0)
+		return -1;
 	if (created) {
 		u->blobs = xrealloc(u->blobs, (u->n_blobs + 1) * sizeof *u->blobs);
 		memcpy(u->blobs[u->n_blobs++], b->digest, DIGEST_LEN + 1);
 	}
 	if (b->is_layer && b->layer_tmp[0] != '\0') {
-		bool existed = store_layer_exists(txn->st, b->diff_id);
-		if (store_layer_commit(txn->st, b->layer_tmp, b->diff_id, err) < 0)
+		if (store_layer_rename(txn->st, b->layer_tmp, b->diff_id, &created, err) < 0)
 			return -1;
 		b->layer_tmp[0] = '\0';
-		if (!existed) {
+		if (created) {
 			u->layers = xrealloc(u->layers, (u->n_layers + 1) * sizeof *u->layers);
 			memcpy(u->layers[u->n_layers++], b->diff_id, DIGEST_LEN + 1);
 		}
@@ -245,17 +252,36 @@ static int commit_blob(struct import_txn *txn, struct staged_blob *b, struct und
 	return 0;
 }
 
+static bool needs_commit(const struct staged_blob *b)
+{
+	/* An archive may hold files no image refers to: not stored. */
+	return b->used && !b->committed;
+}
+
+/* Blobs, then layers, made visible with one file-system flush: seal all,
+ * syncfs, link/rename all, fsync the two directories. */
+static int commit_blobs(struct import_txn *txn, struct undo *u, struct mctr_err *err)
+{
+	for (size_t i = 0; i < txn->n_blobs; i++)
+		if (needs_commit(txn->blobs[i]) && seal_blob(txn, txn->blobs[i], err) < 0)
+			return mctr_err_wrap(err, "%s", txn->blobs[i]->path);
+	if (store_sync(txn->st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < txn->n_blobs; i++)
+		if (needs_commit(txn->blobs[i]) && link_blob(txn, txn->blobs[i], u, err) < 0)
+			return -1;
+	if ((u->n_blobs > 0 && fsync_dir(txn->st->blobs_fd, err) < 0) ||
+	    (u->n_layers > 0 && fsync_dir(txn->st->layers_fd, err) < 0))
+		return -1;
+	return 0;
+}
+
 int import_txn_commit(struct import_txn *txn, struct mctr_err *err)
 {
 	struct undo u = { 0 };
-	for (size_t i = 0; i < txn->n_blobs; i++) {
-		/* An archive may hold files no image refers to: not stored. */
-		if (!txn->blobs[i]->used || txn->blobs[i]->committed)
-			continue;
-		if (commit_blob(txn, txn->blobs[i], &u, err) < 0) {
-			undo_run(txn, &u);
-			return -1;
-		}
+	if (commit_blobs(txn, &u, err) < 0) {
+		undo_run(txn, &u);
+		return -1;
 	}
 	for (size_t i = 0; i < txn->n_images; i++) {
 		struct imported_image *img = &txn->images[i];

@@ -119,18 +119,15 @@ int blob_writer_verify(struct blob_writer *w, char digest_out[DIGEST_LEN + 1], s
 	return 0;
 }
 
-int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *err)
+/* Give the (durable) content its name; dir_sync: make the name durable too. */
+static int link_into_place(struct blob_writer *w, bool dir_sync, bool *created, struct mctr_err *err)
 {
 	if (created != NULL)
 		*created = false;
-	if (blob_writer_verify(w, NULL, err) < 0)
-		return -1;
 	if (w->committed || w->exists || w->fd < 0) {
 		w->committed = true;
 		return 0;
 	}
-	if (blob_writer_sync(w, err) < 0)
-		return -1;
 	char path[64];
 	fd_path(w->fd, path);
 	const char *named = w->partial[0] ? w->partial : w->tmpname;
@@ -140,7 +137,7 @@ int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *er
 		if (errno != EEXIST)
 			return mctr_fail_errno(err, "%s: link blob %s into the store", w->what, w->digest);
 	} else {
-		if (fsync_dir(w->st->blobs_fd, err) < 0)
+		if (dir_sync && fsync_dir(w->st->blobs_fd, err) < 0)
 			return -1;
 		if (created != NULL)
 			*created = true;
@@ -150,6 +147,30 @@ int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *er
 		w->partial[0] = '\0';
 	w->committed = true;
 	return 0;
+}
+
+int blob_writer_commit(struct blob_writer *w, bool *created, struct mctr_err *err)
+{
+	if (blob_writer_sync(w, err) < 0)
+		return -1;
+	return link_into_place(w, true, created, err);
+}
+
+int blob_writer_seal(struct blob_writer *w, struct mctr_err *err)
+{
+	if (blob_writer_verify(w, NULL, err) < 0)
+		return -1;
+	if (w->synced || w->exists || w->fd < 0)
+		return 0;
+	if (fchmod(w->fd, 0444) < 0)
+		return mctr_fail_errno(err, "%s: make blob read-only", w->what);
+	return 0;
+}
+
+int blob_writer_link(struct blob_writer *w, bool *created, struct mctr_err *err)
+{
+	w->synced = true; /* the caller's syncfs */
+	return link_into_place(w, false, created, err);
 }
 
 int blob_writer_sync(struct blob_writer *w, struct mctr_err *err)
