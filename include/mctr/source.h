@@ -139,6 +139,11 @@ int oci_layout_import(struct image_source *src, struct import_txn *txn, struct m
 int rootfs_import(struct import_txn *txn, int fd, const char *what, char **changes, const char *message,
                   char **names, char id_out[DIGEST_LEN + 1], struct mctr_err *err);
 
+/* An image config's rootfs: type "layers" and one valid diff_id per layer
+ * (shared by the archive readers and the registry pull). */
+int format_config_diff_ids(const json_t *config, size_t n_layers, const char *what, char ***diff_ids,
+                           struct mctr_err *err);
+
 /* Normalize a path inside an archive or layout ("./a//b" -> "a/b"); refuse
  * absolute paths and ".." components.  malloc'd result or NULL + err. */
 char *source_clean_path(const char *path, const char *what, struct mctr_err *err);

@@ -81,12 +81,18 @@ int cli_want_operands(int argc, int optind_, int min, int max, const char *usage
 	return 0;
 }
 
-static void *module_handle;
+/* The modules, in load order: the image module (libarchive, libcrypto, ...)
+ * and the registry module (libcurl), which builds on the image module's
+ * import pipeline, so the image module is loaded first and globally. */
+static const char *const module_files[] = { "mctr-image.so", "mctr-registry.so" };
+static void *module_handles[2];
 
-static void *module_open(struct mctr_err *err)
+static void *module_open(size_t which, struct mctr_err *err)
 {
-	if (module_handle != NULL)
-		return module_handle;
+	if (module_handles[which] != NULL)
+		return module_handles[which];
+	if (which > 0 && module_open(which - 1, err) == NULL)
+		return NULL;
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	char candidates[2][PATH_MAX + 32];
@@ -96,32 +102,36 @@ static void *module_open(struct mctr_err *err)
 		char *slash = strrchr(exe, '/');
 		if (slash != NULL)
 			*slash = '\0';
-		snprintf(candidates[k++], sizeof candidates[0], "%s/mctr-image.so", exe);
+		snprintf(candidates[k++], sizeof candidates[0], "%s/%s", exe, module_files[which]);
 	}
-	snprintf(candidates[k++], sizeof candidates[0], "%s/mctr-image.so", MCTR_MODULE_DIR);
+	snprintf(candidates[k++], sizeof candidates[0], "%s/%s", MCTR_MODULE_DIR, module_files[which]);
 	const char *last = NULL;
 	for (int i = 0; i < k; i++) {
 		if (access(candidates[i], R_OK) != 0)
 			continue;
-		module_handle = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
-		if (module_handle != NULL)
-			return module_handle;
+		module_handles[which] = dlopen(candidates[i], RTLD_NOW | RTLD_GLOBAL);
+		if (module_handles[which] != NULL)
+			return module_handles[which];
 		last = dlerror();
 	}
-	mctr_fail(err, 0, "cannot load the image module mctr-image.so (looked next to the binary and in %s)%s%s",
-	          MCTR_MODULE_DIR, last ? ": " : "", last ? last : "");
+	mctr_fail(err, 0, "cannot load the module %s (looked next to the binary and in %s)%s%s",
+	          module_files[which], MCTR_MODULE_DIR, last ? ": " : "", last ? last : "");
 	return NULL;
 }
 
 void *cli_module_symbol(const char *symbol, struct mctr_err *err)
 {
-	void *h = module_open(err);
-	if (h == NULL)
-		return NULL;
-	void *sym = dlsym(h, symbol);
-	if (sym == NULL)
-		mctr_fail(err, 0, "image module lacks %s", symbol);
-	return sym;
+	/* Commands that need libcurl live in the second module. */
+	for (size_t i = 0; i < sizeof module_files / sizeof *module_files; i++) {
+		void *h = module_open(i, err);
+		if (h == NULL)
+			return NULL;
+		void *sym = dlsym(h, symbol);
+		if (sym != NULL)
+			return sym;
+	}
+	mctr_fail(err, 0, "no module has %s", symbol);
+	return NULL;
 }
 
 cli_cmd_fn cli_module_command(const char *symbol, struct mctr_err *err)

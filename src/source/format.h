@@ -12,9 +12,6 @@ int format_stage_json(struct image_source *src, struct import_txn *txn, const ch
                       const char *expected_digest, int64_t expected_size, struct staged_blob **staged,
                       json_t **parsed, struct mctr_err *err);
 
-/* rootfs.type == "layers" and one valid diff_id per layer. */
-int format_config_diff_ids(const json_t *config, size_t n_layers, const char *what, char ***diff_ids,
-                           struct mctr_err *err);
 
 /* Stage layer `index` and check that its content has the config's diff_id. */
 int format_stage_layer(struct image_source *src, struct import_txn *txn, const char *path,

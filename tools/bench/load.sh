@@ -9,7 +9,8 @@
 source "$(dirname "$0")/lib.sh"
 bench_prepare
 F=$MCTR_FIXTURES
-R=$BENCH_TMP/root P=$BENCH_TMP/podman X=$BENCH_TMP/x
+bench_scratch_fs
+R=$BENCH_FS/root P=$BENCH_FS/podman X=$BENCH_FS/x
 podman_load() { echo "podman --root $P/root --runroot $P/run --storage-driver overlay load -q -i $1"; }
 
 # The Debian layer as a plain tar file, for the floor.
@@ -22,18 +23,18 @@ rm -rf "$BENCH_TMP/d"
 cat "$deb_layer" "$F/busybox-docker.tar" "$F/debian-docker.tar" >/dev/null	# warm the page cache
 
 echo "load benchmarks ($BENCH_RUNS runs each, median):" >&2
-bench_time mctr-busybox "rm -rf $R" "$MCTR_BIN --root $R load -q -i $F/busybox-docker.tar"
-bench_time podman-busybox "rm -rf $P" "$(podman_load "$F/busybox-docker.tar")"
-bench_time mctr-debian "rm -rf $R" "$MCTR_BIN --root $R load -q -i $F/debian-docker.tar"
-bench_time mctr-debian-gzip "rm -rf $R" "$MCTR_BIN --root $R load -q -i $F/debian-oci-gzip"
-bench_time podman-debian "rm -rf $P" "$(podman_load "$F/debian-docker.tar")"
-bench_time floor-debian "rm -rf $X; mkdir -p $X" "bash -c 'tar -xf $deb_layer -C $X && sha256sum $deb_layer >/dev/null'"
+bench_time mctr-busybox "rm -rf $R; sync" "$MCTR_BIN --root $R load -q -i $F/busybox-docker.tar"
+bench_time podman-busybox "rm -rf $P; sync" "$(podman_load "$F/busybox-docker.tar")"
+bench_time mctr-debian "rm -rf $R; sync" "$MCTR_BIN --root $R load -q -i $F/debian-docker.tar"
+bench_time mctr-debian-gzip "rm -rf $R; sync" "$MCTR_BIN --root $R load -q -i $F/debian-oci-gzip"
+bench_time podman-debian "rm -rf $P; sync" "$(podman_load "$F/debian-docker.tar")"
+bench_time floor-debian "rm -rf $X; mkdir -p $X; sync" "bash -c 'tar -xf $deb_layer -C $X && sha256sum $deb_layer >/dev/null'"
 bench_rss mctr-debian "rm -rf $R" "$MCTR_BIN --root $R load -q -i $F/debian-docker.tar"
 rm -rf "$R" "$P" "$X"
 
 out=$BENCH_TMP/section.md
 {
-	echo "Run on $(bench_machine) by \`tools/bench/load.sh\`; median of $BENCH_RUNS runs, cold store each time, warm page cache."
+	echo "Run on $(bench_machine) by \`tools/bench/load.sh\`; median of $BENCH_RUNS runs, cold store each time (\`rm -rf\` + \`sync\` before every run) on $BENCH_FS_NOTE, warm page cache.  The floor neither hashes the archive nor syncs; mctr verifies every digest and diff_id and makes the store durable (one syncfs) before naming the image."
 	echo
 	echo "| what | mctr | podman load | floor (tar -xf + sha256sum) | mctr / podman | mctr / floor |"
 	echo "|---|---|---|---|---|---|"

@@ -9,31 +9,21 @@
 # hashing, no fsync).  Busybox (one 1 MB layer) and the Debian image (one
 # ~50 MB gzip layer).  Writes the "pull" section of docs/benchmarks.md.
 #
-# Every tool writes to a fresh journaled ext4 mounted from a loop file in the
-# bench directory.  The development VM's root file system has no journal, and
-# there ext4 skips inodes freed in the last 1-6 minutes one by one when it
-# allocates new ones (find_inode_bit -> recently_deleted): after any large
-# `rm -rf` on the machine (a test sandbox, the last run's store) creating the
-# Debian tree costs seconds of kernel time, whatever the tool.  The loop file
-# system measures the tools, not that.  MCTR_ZLIB_BIN (an mctr built with
-# -DMCTR_ISAL=OFF) adds a row showing what ISA-L buys.
+# Every tool writes to a fresh journaled ext4 on a loop file (bench_scratch_fs
+# in lib.sh says why).  MCTR_ZLIB_BIN (an mctr built with -DMCTR_ISAL=OFF)
+# adds a row showing what ISA-L buys.
 # Targets (issue 4): at most half of podman's time, no slower than the floor.
 source "$(dirname "$0")/lib.sh"
 bench_prepare
 F=$MCTR_FIXTURES
 REGDIR=$BENCH_TMP/registry
-W=$BENCH_TMP/fs
-FS_NOTE="a journaled ext4 on a loop file"
-mkdir -p "$W"
-truncate -s 16G "$BENCH_TMP/fs.img"
-if ! { mkfs.ext4 -q -F "$BENCH_TMP/fs.img" && mount -o loop "$BENCH_TMP/fs.img" "$W"; } >/dev/null 2>&1; then
-	FS_NOTE="the bench directory's file system (no loop mount here)"
-fi
+bench_scratch_fs
+W=$BENCH_FS FS_NOTE=$BENCH_FS_NOTE
 R=$W/root P=$W/podman S=$W/skopeo X=$W/x
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 bash "$BENCH_SRC/tools/registry.sh" start bench plain "$port" "$REGDIR" >/dev/null
-trap 'bash "$BENCH_SRC/tools/registry.sh" stop "$REGDIR" >/dev/null 2>&1; umount "$W" 2>/dev/null; rm -rf "$BENCH_TMP"' EXIT
+BENCH_CLEANUP+=("bash $BENCH_SRC/tools/registry.sh stop $REGDIR")
 REG=127.0.0.1:$port
 bash "$BENCH_SRC/tools/registry.sh" push "oci:$F/busybox-oci-gzip:latest" "$REG/library/busybox:latest" "$REGDIR"
 bash "$BENCH_SRC/tools/registry.sh" push "oci:$F/debian-oci-gzip:latest" "$REG/library/debian:bookworm" "$REGDIR"

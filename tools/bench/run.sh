@@ -16,13 +16,14 @@
 source "$(dirname "$0")/lib.sh"
 bench_prepare
 F=$MCTR_FIXTURES
-R=$BENCH_TMP/root
+bench_scratch_fs
+R=$BENCH_FS/root
 "$MCTR_BIN" --root "$R" load -q -i "$F/busybox-docker.tar"
 "$MCTR_BIN" --root "$R" load -q -i "$F/debian-docker.tar"
 
 # An OCI bundle with the busybox rootfs for crun/runc: the namespaces mctr
 # uses, no network, Docker's capabilities.
-B=$BENCH_TMP/bundle
+B=$BENCH_FS/bundle
 mkdir -p "$B/rootfs"
 tar -C "$B/rootfs" -xf "$F/busybox-rootfs.tar"
 (cd "$B" && crun spec >/dev/null 2>&1 || runc spec)
@@ -39,7 +40,7 @@ json.dump(c, open(p, "w"))
 PY
 
 # podman, with its own storage and the busybox image loaded from the fixture.
-P=$BENCH_TMP/podman
+P=$BENCH_FS/podman
 podman_cmd="podman --root $P/root --runroot $P/run --runtime runc run --rm --network none \
 --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 docker.io/library/busybox:latest true"
 podman --root "$P/root" --runroot "$P/run" load -q -i "$F/busybox-docker.tar" >/dev/null
@@ -48,9 +49,7 @@ inner=$BENCH_TMP/inner.sh
 cat >"$inner" <<EOS
 set -e
 umount /sys/fs/cgroup/unified 2>/dev/null || true
-source "$BENCH_SRC/tools/bench/lib.sh"
-BENCH_TMP=$BENCH_TMP
-trap - EXIT
+BENCH_TMP=$BENCH_TMP BENCH_RUNS=$BENCH_RUNS
 $(declare -f bench_time bench_rss)
 declare -A BENCH_MS BENCH_RSS
 bench_time mctr ":" "$MCTR_BIN --root $R run --rm --network none busybox true"

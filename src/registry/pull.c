@@ -15,7 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "format.h"
 #include "mctr/cleanup.h"
 #include "mctr/fsutil.h"
 #include "mctr/jsonutil.h"
