@@ -109,6 +109,9 @@ const char *ctr_status_name(enum ctr_status s);
 /* Remove the container completely: cgroup (killing what is left), its
  * directory and its name.  The caller holds the container lock. */
 int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err);
+/* The same for a container whose cgroup is gone already (its monitor
+ * destroyed it): directory and name only. */
+int ctr_remove_files(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err);
 
 
 /* ---- creating a container from an image -------------------------------- */

@@ -10,6 +10,7 @@
 #include "mctr/container.h"
 #include "mctr/fsutil.h"
 #include "mctr/jsonutil.h"
+#include "mctr/log.h"
 #include "mctr/spec.h"
 #include "mctr/store.h"
 #include "mctr/timeutil.h"
@@ -138,6 +139,7 @@ static int populate(struct store *st, struct ctr_store *cs, const struct ctr_cre
 int ctr_create(struct store *st, struct ctr_store *cs, const struct ctr_create_opts *o,
                char id[CONTAINER_ID_LEN + 1], struct mctr_err *err)
 {
+	mctr_debug("create: resolving image %s", o->image);
 	if (store_lock(st, false, err) < 0)
 		return -1;
 	struct store_image *img = NULL;
@@ -172,6 +174,7 @@ int ctr_create(struct store *st, struct ctr_store *cs, const struct ctr_create_o
 	}
 	store_image_free(img);
 	store_unlock(st);
+	mctr_debug("create: container %.12s ready", id);
 	return rc;
 }
 

@@ -192,7 +192,8 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 	struct mctr_err err = { 0 };
 	if (c->cg != NULL && cgroup_oom_kill_count(c->cg, &ooms, &err) == 0 && ooms > 0)
 		st->oom_killed = true;
-	if (c->cg != NULL && cgroup_destroy(c->cg, &err) < 0)
+	bool cgroup_gone = c->cg == NULL || cgroup_destroy(c->cg, &err) == 0;
+	if (!cgroup_gone)
 		mctr_warn("container %.12s: %s", st->id, err.msg);
 	char now[64];
 	rfc3339_now(now, sizeof now);
@@ -203,7 +204,7 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 	st->finished_at = xstrdup(now);
 	st->pid = 0;
 	if (st->auto_remove) {
-		if (ctr_remove(cs, st, &err) < 0)
+		if ((cgroup_gone ? ctr_remove_files(cs, st, &err) : ctr_remove(cs, st, &err)) < 0)
 			mctr_warn("--rm: %s", err.msg);
 		return;
 	}
@@ -260,6 +261,7 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	};
 	if (st.tty && o->attach)
 		monitor_terminal_size(&ro.console_rows, &ro.console_cols);
+	mctr_debug("monitor: starting container %.12s", o->id);
 	if (rt_run(&ro, &c, err) < 0) {
 		record_start_failure(o->cs, &st, err);
 		notify_ready(o->ready_fd, err->msg);
@@ -289,6 +291,7 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	if (ctr_state_write(o->cs, &st, err) < 0)
 		mctr_warn("%s", err->msg);
 	notify_ready(o->ready_fd, "ok\n");
+	mctr_debug("monitor: container running as pid %ld", (long)c.pid);
 
 	if (st.tty && o->attach) {
 		terminal_raw();
@@ -298,7 +301,9 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	int wstatus = relay_until_exit(&r, &target, sigfd);
 	terminal_restore();
 	rc = rt_status_to_exit_code(wstatus);
+	mctr_debug("monitor: container exited with %d", rc);
 	record_end(o->cs, &st, &c, rc);
+	mctr_debug("monitor: recorded and cleaned up");
 out:
 	terminal_restore();
 	if (sigfd >= 0) {

@@ -367,6 +367,14 @@ bool ctr_state_reconcile(struct ctr_state *st)
 	return true;
 }
 
+int ctr_remove_files(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)
+{
+	if (rm_rf_at(cs->containers_fd, st->id, err) < 0)
+		return mctr_err_wrap(err, "remove container %.12s", st->id);
+	ctr_release_name(cs, st->name);
+	return 0;
+}
+
 int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)
 {
 	_cleanup_free_ char *cgname = xasprintf("mctr/%s", st->id);
@@ -377,8 +385,5 @@ int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)
 	cgroup_free(cg);
 	if (rc < 0)
 		return mctr_err_wrap(err, "remove container %.12s", st->id);
-	if (rm_rf_at(cs->containers_fd, st->id, err) < 0)
-		return mctr_err_wrap(err, "remove container %.12s", st->id);
-	ctr_release_name(cs, st->name);
-	return 0;
+	return ctr_remove_files(cs, st, err);
 }

@@ -94,23 +94,40 @@ enum cgroup_mode cgroup_detect_mode(const char *root)
 
 /* ---- knob files ---------------------------------------------------------- */
 
-int cg_write(const struct cgroup *cg, const char *dir, const char *file, const char *value, bool append,
-             struct mctr_err *err)
+int cg_open_knob(const struct cgroup *cg, const char *dir, const char *file, bool append, struct mctr_err *err)
 {
 	int flags = O_WRONLY | O_CLOEXEC;
 	if (cg->fake_fs)
 		flags |= O_CREAT | (append ? O_APPEND : O_TRUNC);
 	_cleanup_free_ char *path = path_join(dir, file);
-	_cleanup_close_ int fd = open(path, flags, 0644);
+	int fd = open(path, flags, 0644);
 	if (fd < 0)
 		return mctr_fail_errno(err, "open %s", path);
+	return fd;
+}
+
+int cg_write_fd(const struct cgroup *cg, int fd, const char *file, const char *value, bool append,
+                struct mctr_err *err)
+{
 	_cleanup_free_ char *line = xasprintf("%s%s", value, cg->fake_fs && append ? "\n" : "");
-	/* One write(2): cgroupfs parses each write as a whole. */
+	/* One write(2) per value: cgroupfs parses each write as a whole (so
+	 * one open fd takes a series of rules). */
 	ssize_t n = write(fd, line, strlen(line));
 	if (n < 0)
-		return mctr_fail_errno(err, "write %s to %s", value, path);
+		return mctr_fail_errno(err, "write %s to %s", value, file);
 	if ((size_t)n != strlen(line))
-		return mctr_fail(err, EIO, "write %s to %s: short write", value, path);
+		return mctr_fail(err, EIO, "write %s to %s: short write", value, file);
+	return 0;
+}
+
+int cg_write(const struct cgroup *cg, const char *dir, const char *file, const char *value, bool append,
+             struct mctr_err *err)
+{
+	_cleanup_close_ int fd = cg_open_knob(cg, dir, file, append, err);
+	if (fd < 0)
+		return -1;
+	if (cg_write_fd(cg, fd, file, value, append, err) < 0)
+		return mctr_err_wrap(err, "%s", dir);
 	return 0;
 }
 
@@ -518,11 +535,14 @@ static int hier_is_empty(const struct cgroup_hier *h, bool *empty, struct mctr_e
 
 int cgroup_is_empty(struct cgroup *cg, bool *empty, struct mctr_err *err)
 {
+	/* Every process of the container is in its cgroup of every hierarchy:
+	 * one hierarchy answers for all (the unified one's cgroup.events in a
+	 * single read where there is one).  A straggler elsewhere only makes
+	 * the rmdir retry. */
 	*empty = true;
-	for (size_t i = 0; i < cg->n_hier && *empty; i++) {
-		if (hier_is_empty(&cg->hier[i], empty, err) < 0)
-			return mctr_err_wrap(err, "cgroup %s", cg->name);
-	}
+	const struct cgroup_hier *h = primary_hier(cg);
+	if (h != NULL && hier_is_empty(h, empty, err) < 0)
+		return mctr_err_wrap(err, "cgroup %s", cg->name);
 	return 0;
 }
 
@@ -642,6 +662,12 @@ int cgroup_oom_kill_count(struct cgroup *cg, uint64_t *count, struct mctr_err *e
  * a fake tree's regular files are unlinked first. */
 static int rmdir_tree(const struct cgroup *cg, const char *dir, struct mctr_err *err)
 {
+	/* The common case first: a leaf without child cgroups goes at once
+	 * (listing a cgroupfs directory means dozens of knob entries). */
+	if (!cg->fake_fs && (rmdir(dir) == 0 || errno == ENOENT))
+		return 0;
+	if (!cg->fake_fs && errno != ENOTEMPTY && errno != EEXIST)
+		return mctr_fail_errno(err, "rmdir %s", dir);
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	if (d == NULL)
 		return errno == ENOENT ? 0 : mctr_fail_errno(err, "open %s", dir);

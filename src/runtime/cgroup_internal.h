@@ -70,6 +70,11 @@ extern const struct cgroup_ops cgroup_ops_v2;
 
 /* Write value to dir/file.  append: the file accumulates values (only
  * matters for fake trees, where it means "add a line" instead of "replace"). */
+/* Open a knob file for a series of writes (fake trees: created). */
+int cg_open_knob(const struct cgroup *cg, const char *dir, const char *file, bool append, struct mctr_err *err);
+/* One value to an open knob (one write(2)); file names it in errors. */
+int cg_write_fd(const struct cgroup *cg, int fd, const char *file, const char *value, bool append,
+                struct mctr_err *err);
 int cg_write(const struct cgroup *cg, const char *dir, const char *file, const char *value, bool append,
              struct mctr_err *err);
 int cg_write_i64(const struct cgroup *cg, const char *dir, const char *file, int64_t value,

@@ -227,10 +227,14 @@ static int v1_set_devices(struct cgroup *cg, const struct cgroup_resources *res,
 	 * one, which gives "last match wins" for allow-list specs such as
 	 * Docker's.  v1 "a" ignores major:minor and access, so a partial 'a'
 	 * rule is written as the 'c' and 'b' rules it means. */
-	if (cg_write(cg, h->leaf, "devices.deny", "a", true, err) < 0)
+	/* Each write(2) is one rule: keep the two files open for the series. */
+	_cleanup_close_ int deny = cg_open_knob(cg, h->leaf, "devices.deny", true, err);
+	_cleanup_close_ int allow = deny < 0 ? -1 : cg_open_knob(cg, h->leaf, "devices.allow", true, err);
+	if (allow < 0 || cg_write_fd(cg, deny, "devices.deny", "a", true, err) < 0)
 		return -1;
 	for (size_t i = 0; i < res->n_devices; i++) {
 		struct cgroup_device_rule r = res->devices[i];
+		int fd = r.allow ? allow : deny;
 		const char *file = r.allow ? "devices.allow" : "devices.deny";
 		char line[64];
 		cgroup_device_rule_format(&r, line);
@@ -239,12 +243,12 @@ static int v1_set_devices(struct cgroup *cg, const struct cgroup_resources *res,
 		if (r.type == 'a' && strcmp(line, "a") != 0) {
 			r.type = 'c';
 			cgroup_device_rule_format(&r, line);
-			if (cg_write(cg, h->leaf, file, line, true, err) < 0)
+			if (cg_write_fd(cg, fd, file, line, true, err) < 0)
 				return -1;
 			r.type = 'b';
 			cgroup_device_rule_format(&r, line);
 		}
-		if (cg_write(cg, h->leaf, file, line, true, err) < 0)
+		if (cg_write_fd(cg, fd, file, line, true, err) < 0)
 			return -1;
 	}
 	cg->devices = CG_DEVICES_ENFORCED;

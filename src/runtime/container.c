@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mctr/cleanup.h"
+#include "mctr/log.h"
 #include "mctr/fsutil.h"
 #include "rt_internal.h"
 
@@ -144,6 +145,7 @@ static int open_cgroup(const struct rt_spec *spec, const struct rt_run_opts *o, 
 		return mctr_fail(err, EINVAL, "no linux.cgroupsPath in the spec and no container ID");
 	if (cgroup_open(&o->cgroup, name, cg, err) < 0)
 		return -1;
+	mctr_debug("runtime: creating cgroup");
 	if (cgroup_create(*cg, &spec->resources, err) < 0) {
 		cgroup_free(*cg);
 		*cg = NULL;
@@ -162,6 +164,7 @@ static int start(const struct rt_spec *spec, const struct rt_run_opts *o, struct
 	if (rt_sync_pair(sp, err) < 0)
 		return -1;
 	_cleanup_close_ int parent_end = sp[0], child_end = sp[1];
+	mctr_debug("runtime: cloning");
 	pid_t pid = clone_child(clone_flags(spec), &out->pidfd);
 	if (pid < 0)
 		return mctr_fail_errno(err, "clone the container process");
@@ -171,6 +174,7 @@ static int start(const struct rt_spec *spec, const struct rt_run_opts *o, struct
 	}
 	out->pid = pid;
 	close(steal_fd(&child_end));
+	mctr_debug("runtime: moving the child into its cgroup");
 	if (cgroup_enter(out->cg, pid, err) < 0 || rt_sync_send(parent_end, RT_MSG_GO, 0, -1, err) < 0)
 		return -1;
 	int rc = wait_for_exec(parent_end, pid, &out->pty_master, err);
