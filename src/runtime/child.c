@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mctr/cleanup.h"
+#include "mctr/log.h"
 #include "mctr/fsutil.h"
 #include "rt_internal.h"
 
@@ -76,17 +77,26 @@ static int setup(const struct rt_spec *spec, const struct rt_run_opts *o, int sy
 	/* Only now, inside its cgroup: the namespace's root is that cgroup. */
 	if (spec->ns_new[RT_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
 		return mctr_fail_errno(err, "unshare the cgroup namespace");
-	if (rt_rootfs_prepare(spec, rootfd, err) < 0 || rt_mounts_apply(spec, *rootfd, err) < 0 ||
-	    rt_devices_setup(spec, *rootfd, err) < 0 || write_sysctls(spec, *rootfd, err) < 0)
+	mctr_debug("child: mounting the root");
+	if (rt_rootfs_prepare(spec, rootfd, err) < 0)
 		return -1;
+	mctr_debug("child: mounts");
+	if (rt_mounts_apply(spec, *rootfd, err) < 0)
+		return -1;
+	mctr_debug("child: devices");
+	if (rt_devices_setup(spec, *rootfd, err) < 0 || write_sysctls(spec, *rootfd, err) < 0)
+		return -1;
+	mctr_debug("child: masks");
 	if (spec->process.terminal &&
 	    rt_tty_create(*rootfd, sync_fd, true, o->console_rows, o->console_cols, tty_slave, err) < 0)
 		return -1;
 	if (rt_mask_paths(spec->masked_paths, *rootfd, err) < 0 ||
 	    rt_readonly_paths(spec->readonly_paths, *rootfd, err) < 0)
 		return -1;
+	mctr_debug("child: pivot_root");
 	if (rt_rootfs_switch(*rootfd, err) < 0)
 		return -1;
+	mctr_debug("child: root switched");
 	if (spec->root_readonly && rt_rootfs_make_readonly(err) < 0)
 		return -1;
 	if (set_names(spec, err) < 0)
