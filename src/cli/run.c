@@ -344,30 +344,10 @@ static int parse_run_flags(int argc, char **argv, const char *usage, struct run_
 	return 0;
 }
 
-/* --pull: fetch the image first when asked to, or when it is missing and
- * could be a registry reference (not an ID).  Progress goes to stderr:
- * stdout is the container's. */
-static int pull_if_needed(struct cli *cli, struct store *st, const struct run_flags *f, const char *image,
-                          struct mctr_err *err)
+/* Pull through the registry module (loaded only now).  Progress goes to
+ * stderr: stdout is the container's. */
+static int pull_image(struct cli *cli, const struct run_flags *f, const char *image, struct mctr_err *err)
 {
-	if (f->pull == PULL_NEVER)
-		return 0;
-	if (f->pull == PULL_MISSING) {
-		struct store_image *img = NULL;
-		struct mctr_err lookup = { 0 };
-		if (store_image_lookup(st, image, &img, &lookup) == 0) {
-			store_image_free(img);
-			return 0;
-		}
-		if (strncmp(lookup.msg, "no such image", 13) != 0)
-			return mctr_fail(err, 0, "%s", lookup.msg);
-		struct image_ref ref = { 0 };
-		if (ref_parse(image, &ref, NULL) < 0)
-			return mctr_fail(err, 0, "%s", lookup.msg);
-		_cleanup_free_ char *fam = ref_familiar(&ref);
-		ref_clear(&ref);
-		fprintf(stderr, "Unable to find image '%s' locally\n", fam);
-	}
 	int (*pull)(struct cli *, const char *, const struct pull_opts *, struct mctr_err *);
 	void *sym = cli_module_symbol("mctr_pull_image", err);
 	if (sym == NULL)
@@ -377,14 +357,37 @@ static int pull_if_needed(struct cli *cli, struct store *st, const struct run_fl
 	return pull(cli, image, &po, err);
 }
 
+/* Is this failure "the image is not here" for something a registry could
+ * have (a reference, not an ID)? */
+static bool image_missing(const char *image, const struct mctr_err *err)
+{
+	struct image_ref ref = { 0 };
+	if (strncmp(err->msg, "no such image", 13) != 0 || ref_parse(image, &ref, NULL) < 0)
+		return false;
+	_cleanup_free_ char *fam = ref_familiar(&ref);
+	ref_clear(&ref);
+	fprintf(stderr, "Unable to find image '%s' locally\n", fam);
+	return true;
+}
+
+/* --pull always: pull first; missing (the default): create, and pull only if
+ * the image was not there (one lookup on the common path); never. */
 static int create_container(struct cli *cli, struct run_flags *f, const char *image, char id[CONTAINER_ID_LEN + 1],
                             struct mctr_err *err)
 {
 	struct store *st;
 	struct ctr_store *cs;
-	if (cli_store(cli, &st, err) < 0 || cli_ctr_store(cli, &cs, err) < 0 || pull_if_needed(cli, st, f, image, err) < 0)
+	if (cli_store(cli, &st, err) < 0 || cli_ctr_store(cli, &cs, err) < 0 ||
+	    (f->pull == PULL_ALWAYS && pull_image(cli, f, image, err) < 0))
 		return -1;
 	struct ctr_create_opts co = { .image = image, .name = f->name, .auto_remove = f->rm, .spec = &f->spec };
+	if (ctr_create(st, cs, &co, id, err) == 0)
+		return 0;
+	if (f->pull != PULL_MISSING || !image_missing(image, err))
+		return -1;
+	mctr_err_clear(err);
+	if (pull_image(cli, f, image, err) < 0)
+		return -1;
 	return ctr_create(st, cs, &co, id, err);
 }
 
