@@ -51,7 +51,7 @@ bench_time() {
 	local name=$1 prepare=$2 cmd=$3 json=$BENCH_TMP/$1.json
 	# With -N hyperfine runs --prepare without a shell too: give it a script.
 	printf '%s\n' "$prepare" >"$BENCH_TMP/$1.prepare"
-	hyperfine -N --style none --warmup 1 --runs "$BENCH_RUNS" --prepare "bash $BENCH_TMP/$1.prepare" \
+	hyperfine -N --style none --warmup 3 --runs "$BENCH_RUNS" --prepare "bash $BENCH_TMP/$1.prepare" \
 		--export-json "$json" "$cmd" >/dev/null
 	BENCH_MS[$name]=$(python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"]*1000))' "$json")
 	printf '  %-28s %10s ms\n' "$name" "${BENCH_MS[$name]}" >&2
