@@ -51,8 +51,9 @@ int store_open(const char *root, struct store **out, struct mctr_err *err)
 		fchmod(st->root_fd, sb.st_mode & 0700);
 
 	if ((st->oci_fd = open_dir_at(st->root_fd, "oci", true, 0755, err)) < 0 ||
-	    mkdir_p_at(st->oci_fd, "blobs/sha256", 0755, err) < 0 ||
-	    (st->blobs_fd = open_dir_at(st->oci_fd, "blobs/sha256", false, 0755, err)) < 0 ||
+	    ((st->blobs_fd = openat(st->oci_fd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
+	     (mkdir_p_at(st->oci_fd, "blobs/sha256", 0755, err) < 0 ||
+	      (st->blobs_fd = open_dir_at(st->oci_fd, "blobs/sha256", false, 0755, err)) < 0)) ||
 	    (st->layers_fd = open_dir_at(st->root_fd, "layers", true, 0700, err)) < 0 ||
 	    (st->ingest_fd = open_dir_at(st->root_fd, "ingest", true, 0700, err)) < 0 ||
 	    (st->locks_fd = open_dir_at(st->root_fd, "locks", true, 0700, err)) < 0 ||

@@ -162,9 +162,13 @@ int file_write_atomic_at(int dirfd, const char *name, const void *buf, size_t le
 
 int open_dir_at(int dirfd, const char *name, bool create, mode_t mode, struct mctr_err *err)
 {
-	if (create && mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
-		return mctr_fail_errno(err, "mkdir %s", name);
+	/* Open first: the directory exists on every run but the first. */
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(dirfd, name, mode) < 0 && errno != EEXIST)
+			return mctr_fail_errno(err, "mkdir %s", name);
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
 	if (fd < 0)
 		return mctr_fail_errno(err, "open directory %s", name);
 	return fd;
