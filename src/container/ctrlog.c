@@ -24,23 +24,32 @@ struct partial {
 };
 
 struct ctrlog_writer {
-	int fd;
+	int dirfd;              /* the container's directory */
+	int fd;                 /* ctr.log, opened on the first line */
 	struct partial part[3]; /* by stream number */
 };
 
 int ctrlog_open(int dirfd, struct ctrlog_writer **out, struct mctr_err *err)
 {
-	int fd = openat(dirfd, CTRLOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* The file is made on the first line of output: a silent container
+	 * costs no file to create and remove. */
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
-		return mctr_fail_errno(err, "open container log");
+		return mctr_fail_errno(err, "container log");
 	struct ctrlog_writer *w = xcalloc(1, sizeof *w);
-	w->fd = fd;
+	w->dirfd = fd;
+	w->fd = -1;
 	*out = w;
 	return 0;
 }
 
 static int emit(struct ctrlog_writer *w, int stream, const char *buf, size_t len, struct mctr_err *err)
 {
+	if (w->fd < 0) {
+		w->fd = openat(w->dirfd, CTRLOG_NAME, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (w->fd < 0)
+			return mctr_fail_errno(err, "open container log");
+	}
 	char now[64];
 	rfc3339_now(now, sizeof now);
 	_cleanup_json_ json_t *j = json_pack("{s:s%, s:s, s:s}", "log", buf, len, "stream",
@@ -83,7 +92,9 @@ void ctrlog_close(struct ctrlog_writer *w)
 	for (int s = 1; s <= 2; s++)
 		if (w->part[s].len > 0)
 			emit(w, s, w->part[s].buf, w->part[s].len, NULL);
-	close(w->fd);
+	if (w->fd >= 0)
+		close(w->fd);
+	close(w->dirfd);
 	free(w);
 }
 

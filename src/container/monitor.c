@@ -192,12 +192,15 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 	struct mctr_err err = { 0 };
 	if (c->cg != NULL && cgroup_oom_kill_count(c->cg, &ooms, &err) == 0 && ooms > 0)
 		st->oom_killed = true;
+	mctr_debug("monitor: OOM checked");
 	bool cgroup_gone = c->cg == NULL || cgroup_destroy(c->cg, &err) == 0;
+	mctr_debug("monitor: cgroup removed");
 	if (!cgroup_gone)
 		mctr_warn("container %.12s: %s", st->id, err.msg);
 	char now[64];
 	rfc3339_now(now, sizeof now);
 	_cleanup_close_ int lock = ctr_lock(cs, st->id, &err);
+	mctr_debug("monitor: locked");
 	st->status = CTR_EXITED;
 	st->exit_code = exit_code;
 	free(st->finished_at);
@@ -216,6 +219,7 @@ static int record_start_failure(struct ctr_store *cs, struct ctr_state *st, cons
 {
 	struct mctr_err err = { 0 };
 	_cleanup_close_ int lock = ctr_lock(cs, st->id, &err);
+	mctr_debug("monitor: locked");
 	st->status = CTR_EXITED;
 	st->exit_code = mctr_err_exit_status(why);
 	free(st->error);

@@ -287,16 +287,15 @@ void ctr_state_clear(struct ctr_state *st)
 
 int ctr_lock(struct ctr_store *cs, const char *id, struct mctr_err *err)
 {
+	/* flock on the container's directory itself: no lock file to make and
+	 * remove on every run. */
 	_cleanup_close_ int dfd = ctr_dir_open(cs, id, err);
 	if (dfd < 0)
 		return -1;
-	_cleanup_close_ int fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return mctr_fail_errno(err, "lock container %.12s", id);
-	while (flock(fd, LOCK_EX) < 0)
+	while (flock(dfd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return mctr_fail_errno(err, "lock container %.12s", id);
-	return steal_fd(&fd);
+	return steal_fd(&dfd);
 }
 
 unsigned long long ctr_pid_start_time(pid_t pid)
