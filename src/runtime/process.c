@@ -261,7 +261,12 @@ __attribute__((noreturn)) static void exec_now(const struct rt_final *f, char **
 	} else if (is_init_child) {
 		setpgid(0, 0); /* the init forwards signals to this group */
 	}
-	rt_signals_reset();
+	/* Dispositions were reset when this process began (rt_child_main,
+	 * rt_exec) and nothing installs a handler since; the init only blocks
+	 * signals, so the mask is all that may need resetting. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (rt_sync_send(f->sync_fd, RT_MSG_EXEC, 0, -1, &err) < 0)
 		_exit(MCTR_EXIT_ERROR);
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {

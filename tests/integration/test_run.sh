@@ -103,6 +103,12 @@ for cmd in "true" "sh -c 'exit 3'" "nosuchcmd" "sh -c 'sh -c \"kill -9 \\\$\\\$\
 	assert_contains "$OUT" " echo " "echo back after: $cmd"
 done
 
+t_begin "the command starts with default signal dispositions and an empty mask"
+expect_status 0 bash -c "trap '' INT PIPE HUP TERM; exec '$MCTR_BIN' --root '$MCTR_ROOT' run --rm busybox grep -E 'SigIgn|SigBlk' /proc/self/status"
+assert_eq $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' "$OUT" "nothing ignored or blocked, whatever mctr inherited"
+expect_status 0 bash -c "trap '' INT PIPE; exec '$MCTR_BIN' --root '$MCTR_ROOT' run --rm --init busybox grep -E 'SigIgn|SigBlk' /proc/self/status"
+assert_eq $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000' "$OUT" "the same under --init"
+
 t_begin "signals sent to the foreground mctr reach the container"
 "$MCTR_BIN" --root "$MCTR_ROOT" run --rm --name sig busybox sh -c 'trap "echo got-term; exit 0" TERM; while true; do sleep 0.1; done' >"$T_SANDBOX/sig.out" 2>&1 &
 mp=$!
