@@ -92,9 +92,16 @@ run 0 busybox sh -c 'head -c1 /dev/zero | wc -c; echo x > /dev/null'
 assert_eq 1 "$OUT"
 
 t_begin "cgroup limits land in the container's cgroup: memory, pids, cpus"
-run 0 --memory 64m --pids-limit 20 --cpus 1.5 busybox sh -c \
-	'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us'
-assert_eq $'67108864\n20\n150000' "$OUT"
+run 0 --memory 64m --pids-limit 20 --cpus 1.5 --cpu-shares 512 busybox sh -c \
+	'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares'
+assert_eq $'67108864\n20\n150000\n512' "$OUT"
+if [[ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]]; then
+	run 0 --memory 64m --memory-swap 128m busybox cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes
+	assert_eq 134217728 "$OUT" "--memory-swap"
+else
+	run 0 --memory 64m --memory-swap 128m busybox true
+	assert_contains "$ERR" "swap limit" "no swap accounting here: said so, and run anyway"
+fi
 run_cmd mctr run --rm --pids-limit 5 busybox sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait'
 assert_contains "$ERR" "can't fork"
 

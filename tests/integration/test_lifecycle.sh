@@ -43,6 +43,12 @@ assert_eq 2 "$(wc -l <<<"$OUT")" "lines with --tail 2"
 expect_status 0 mctr logs -t --tail 1 ticker
 assert_contains "$OUT" "Z tick"
 
+t_begin "logs -f follows until the container stops"
+expect_status 0 mctr run -d --name follow busybox sh -c 'for i in 1 2 3; do echo line $i; sleep 0.2; done'
+expect_status 0 mctr logs -f follow
+assert_eq $'line 1\nline 2\nline 3' "$OUT" "every line, and logs -f returned once the container ended"
+expect_status 0 mctr rm follow
+
 t_begin "stop sends SIGTERM, then SIGKILL (sh as PID 1 ignores TERM): 137"
 expect_status 0 mctr stop -t 1 ticker
 assert_eq ticker "$OUT"
