@@ -196,8 +196,8 @@ bool cg_list_has(const char *list, const char *word)
 	return false;
 }
 
-int cg_mkdir_name(const struct cgroup *cg, const char *mount, cg_dir_fn *on_dir, const void *data,
-                  struct mctr_err *err)
+static int mkdir_name_once(const struct cgroup *cg, const char *mount, cg_dir_fn *on_dir, const void *data,
+                           struct mctr_err *err)
 {
 	_cleanup_free_ char *parent = xstrdup(mount);
 	for (const char *p = cg->name; *p != '\0';) {
@@ -219,6 +219,42 @@ int cg_mkdir_name(const struct cgroup *cg, const char *mount, cg_dir_fn *on_dir,
 		p += strspn(p, "/");
 	}
 	return 0;
+}
+
+int cg_mkdir_name(const struct cgroup *cg, const char *mount, cg_dir_fn *on_dir, const void *data,
+                  struct mctr_err *err)
+{
+	/* Another mctr removing an emptied parent ("mctr") between our mkdir
+	 * of it and of the leaf makes the leaf's mkdir fail with ENOENT: start
+	 * over a few times. */
+	for (int attempt = 0;; attempt++) {
+		struct mctr_err e = { 0 };
+		if (mkdir_name_once(cg, mount, on_dir, data, &e) == 0)
+			return 0;
+		if (e.errnum != ENOENT || attempt == 5) {
+			if (err != NULL)
+				*err = e;
+			return -1;
+		}
+	}
+}
+
+/* Remove the parents of a removed leaf that are empty now (the shared
+ * "mctr" cgroup when this was the last container), up to the hierarchy's
+ * root.  A parent still used by another container stays (EBUSY/ENOTEMPTY),
+ * and a concurrent create starts over (see cg_mkdir_name). */
+static void rmdir_empty_parents(const struct cgroup_hier *h)
+{
+	_cleanup_free_ char *dir = xstrdup(h->leaf);
+	size_t root_len = strlen(h->mount);
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL || (size_t)(slash - dir) <= root_len)
+			return;
+		*slash = '\0';
+		if (rmdir(dir) < 0)
+			return;
+	}
 }
 
 void cg_sleep_ms(unsigned ms)
@@ -727,10 +763,12 @@ int cgroup_destroy(struct cgroup *cg, struct mctr_err *err)
 	int rc = 0;
 	for (size_t i = 0; i < cg->n_hier; i++) {
 		struct mctr_err e = { 0 };
-		if (rmdir_with_retry(cg, cg->hier[i].leaf, &e) < 0 && rc == 0) {
-			rc = -1;
-			if (err != NULL)
+		if (rmdir_with_retry(cg, cg->hier[i].leaf, &e) < 0) {
+			if (rc == 0 && err != NULL)
 				*err = e;
+			rc = -1;
+		} else if (!cg->fake_fs) {
+			rmdir_empty_parents(&cg->hier[i]);
 		}
 	}
 	return rc < 0 ? mctr_err_wrap(err, "destroy cgroup %s", cg->name) : 0;

@@ -156,6 +156,18 @@ pid_alive "$decoy" || fail "the decoy process was signalled"
 kill "$decoy"
 expect_status 0 mctr rm -f recycled
 
+t_begin "concurrent runs all succeed, and the last one out leaves no mctr cgroup behind"
+pids=()
+for i in $(seq 12); do
+	"$MCTR_BIN" --root "$MCTR_ROOT" run --rm busybox sh -c "echo run-$i" >"$T_SANDBOX/par-$i.out" 2>&1 &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent run failed: $(cat "$T_SANDBOX"/par-*.out | grep -v '^run-' | head -3)"; done
+for i in $(seq 12); do assert_eq "run-$i" "$(cat "$T_SANDBOX/par-$i.out")" "output of run $i"; done
+if [[ -z $(mctr ps -q) ]]; then	# no running container holds a cgroup
+	assert_eq "" "$(find /sys/fs/cgroup -maxdepth 2 -type d -name mctr)" "shared mctr cgroups removed with the last container"
+fi
+
 t_begin "container prune removes stopped containers only"
 expect_status 0 mctr run -d --name keep busybox sleep 100
 wait_state keep running
