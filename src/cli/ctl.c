@@ -255,10 +255,16 @@ static int remove_container(struct ctr_store *cs, const char *id, const char *ar
 	/* Under the lock: the monitor of an --rm container may be removing it
 	 * too; whoever comes second finds nothing left. */
 	_cleanup_close_ int lock = ctr_lock(cs, id, err);
-	if (lock < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (ctr_state_read(cs, id, &s, err) < 0)
+	if (lock < 0 && err->errnum == ENOENT) {
+		mctr_err_clear(err); /* removed meanwhile: nothing left to do */
 		return 0;
+	}
+	if (lock < 0)
+		return -1;
+	if (ctr_state_read(cs, id, &s, err) < 0) {
+		mctr_err_clear(err);
+		return 0;
+	}
 	rc = ctr_remove(cs, &s, err);
 	ctr_state_clear(&s);
 	return rc;

@@ -200,13 +200,13 @@ static int add_volume(struct run_flags *f, const char *arg, struct mctr_err *err
 	return 0;
 }
 
-static int split_words(const char *s, char ***out)
+/* --entrypoint is one executable (Docker does not split it); "" clears. */
+static char **entrypoint_argv(const char *s)
 {
-	/* --entrypoint is one executable (Docker does not split it). */
-	*out = xcalloc(2, sizeof(char *));
+	char **v = xcalloc(2, sizeof(char *));
 	if (s[0] != '\0')
-		(*out)[0] = xstrdup(s);
-	return 0;
+		v[0] = xstrdup(s);
+	return v;
 }
 
 static int parse_int64(const char *s, const char *what, int64_t *out, struct mctr_err *err)
@@ -237,7 +237,7 @@ static int handle_opt(struct run_flags *f, int c, const char *arg, struct mctr_e
 	case 'h': s->hostname = arg; return 0;
 	case OPT_ENTRYPOINT:
 		mctr_strv_free(f->entrypoint);
-		split_words(arg, &f->entrypoint);
+		f->entrypoint = entrypoint_argv(arg);
 		s->entrypoint = f->entrypoint;
 		s->entrypoint_set = true;
 		return 0;
@@ -339,8 +339,6 @@ static int parse_run_flags(int argc, char **argv, const char *usage, struct run_
 	if (cli_want_operands(argc, optind, 1, -1, usage, err) < 0)
 		return -1;
 	f->spec.args = argv + optind + 1;
-	if (f->detach && f->rm && false)
-		return 0;
 	return 0;
 }
 
