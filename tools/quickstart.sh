@@ -14,23 +14,25 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 tools/deps.sh build
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMCTR_TESTS=OFF >/dev/null
-make -C build -j"$(nproc)" -s --no-print-directory
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMCTR_TESTS=OFF -DCMAKE_RULE_MESSAGES=OFF >/dev/null
+make -C build -j"$(nproc)" -s --no-print-directory >/dev/null	# errors and warnings still show
 make -C build -s --no-print-directory install >/dev/null
 echo "installed: $(command -v mctr) ($(mctr --version))"
 
 work=/var/tmp/mctr-quickstart
-tools/mkimage-busybox.sh "$work" >/dev/null
-mctr import --change 'CMD ["sh"]' "$work/busybox-rootfs.tar" busybox:latest >/dev/null
+if ! mctr inspect --type image busybox:latest >/dev/null 2>&1; then
+	tools/mkimage-busybox.sh "$work" >/dev/null
+	mctr import --change 'CMD ["sh"]' "$work/busybox-rootfs.tar" busybox:latest >/dev/null
+fi
 mctr images
 
 # A container from it, to show what isolation it gets; then, on a terminal,
 # an interactive shell in a fresh one (exit it with `exit`).
 mctr run --rm --name quickstart --memory 64m busybox sh -c '
-	echo "hello from container $(hostname)"
-	echo "PID $$ of $(ps -o pid | tail -n +2 | wc -l) processes; user $(id -un)"
-	echo "capabilities $(grep CapEff /proc/self/status | cut -f2), memory limit $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
-	echo "network: $(ls /sys/class/net | tr "\n" " ")"'
+	echo "hello from container $(hostname): I am PID $$ and see only these processes:"
+	ps -o pid,user,comm
+	echo "capabilities $(grep CapEff /proc/self/status | cut -f2), memory limit $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) bytes"
+	echo "network interfaces: $(ls /sys/class/net | tr "\n" " ")"'
 if [[ -t 0 && -t 1 ]]; then
 	echo "starting an interactive shell in a new container: mctr run --rm -it busybox sh"
 	exec mctr run --rm -it busybox sh

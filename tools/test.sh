@@ -25,7 +25,7 @@ export MCTR_FIXTURES=${MCTR_FIXTURES:-$src/build-fixtures}
 
 run_suite() {
 	local dir=$1; shift
-	cmake -S "$src" -B "$dir" "$@" >/dev/null
+	cmake -S "$src" -B "$dir" -DCMAKE_RULE_MESSAGES=OFF "$@" >/dev/null
 	make -C "$dir" -j"$jobs" -s --no-print-directory
 	(cd "$dir" && ctest --output-on-failure -j1 --timeout 900)
 }
