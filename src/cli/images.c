@@ -62,7 +62,7 @@ static void print_row(const struct store_image *img, const char *repo, const cha
 	char size[32], ago[64];
 	cli_format_size((double)img->size, size, sizeof size);
 	cli_format_ago(rfc3339_parse(json_get_str(img->config, "created")), ago, sizeof ago);
-	printf("%-40s %-12s %-14.*s %-16s %s\n", repo, tag, no_trunc ? DIGEST_LEN : SHORT_ID_LEN,
+	printf("%-40s %-12s %-14.*s %-24s %s\n", repo, tag, no_trunc ? DIGEST_LEN : SHORT_ID_LEN,
 	       no_trunc ? img->id : digest_hex(img->id), ago, size);
 }
 
@@ -113,7 +113,7 @@ int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 			printf("%.*s\n", no_trunc ? DIGEST_LEN : SHORT_ID_LEN,
 			       no_trunc ? list[i]->id : digest_hex(list[i]->id));
 	} else {
-		printf("%-40s %-12s %-14s %-16s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+		printf("%-40s %-12s %-14s %-24s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
 		for (size_t i = 0; i < n; i++) {
 			if (list[i]->names[0] == NULL)
 				print_row(list[i], "<none>", "<none>", no_trunc);

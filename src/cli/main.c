@@ -56,8 +56,8 @@ static const struct command commands[] = {
 	{ "tag", "image", cmd_tag, NULL, "Give an image another name" },
 	{ "rmi", NULL, cmd_rmi, NULL, "Remove images" },
 	{ "rm", "image", cmd_rmi, NULL, "Remove images" },
-	{ "inspect", NULL, cmd_inspect, NULL, "Show details of images as JSON" },
-	{ "inspect", "image", cmd_inspect, NULL, "Show details of images as JSON" },
+	{ "inspect", NULL, cmd_inspect, NULL, "Show details of containers and images as JSON" },
+	{ "inspect", "image", cmd_inspect, NULL, "Show details of containers and images as JSON" },
 	{ "prune", "image", cmd_image_prune, NULL, "Remove unused images" },
 	{ "check", "system", NULL, "mctr_cmd_system_check", "Verify the store; --repair removes damage" },
 	{ "info", NULL, cmd_info, NULL, "Show the store, cgroup mode and kernel features" },
@@ -76,6 +76,7 @@ static void print_usage(FILE *f, const char *group)
 		           "Options:\n"
 		           "      --root DIR     store root (default $MCTR_ROOT or " MCTR_DEFAULT_ROOT ")\n"
 		           "      --log-level L  error, warn, info or debug (default warn)\n"
+		           "  -D, --debug        --log-level debug (with timings: where run spends its time)\n"
 		           "  -v, --version      print the version and exit\n"
 		           "  -h, --help         print this help\n\n"
 		           "Commands:\n");
