@@ -19,6 +19,7 @@ struct monitor_opts {
 	bool attach;        /* relay output to this process's stdout/stderr */
 	bool interactive;   /* give the container this process's stdin */
 	int ready_fd;       /* detached: "ok\n" or the error is written here once started */
+	bool remove_on_start_failure; /* `run`: a container that never ran leaves nothing behind */
 };
 
 /* Run the (created) container to its end.  Returns its exit code (0-255),
@@ -36,6 +37,6 @@ void monitor_terminal_size(unsigned short *rows, unsigned short *cols);
 
 /* Start the container with a detached monitor process; returns once it is
  * running (or failed to start). */
-int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err *err);
+int monitor_start_detached(struct ctr_store *cs, const char *id, bool remove_on_start_failure, struct mctr_err *err);
 
 #endif

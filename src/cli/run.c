@@ -409,12 +409,13 @@ int cmd_run(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	if (cli_ctr_store(cli, &cs, err) < 0)
 		return -1;
 	if (f.detach) {
-		if (monitor_start_detached(cs, id, err) < 0)
+		if (monitor_start_detached(cs, id, true, err) < 0)
 			return -1;
 		printf("%s\n", id);
 		return 0;
 	}
-	struct monitor_opts mo = { .cs = cs, .id = id, .attach = true, .interactive = interactive, .ready_fd = -1 };
+	struct monitor_opts mo = { .cs = cs, .id = id, .attach = true, .interactive = interactive, .ready_fd = -1,
+				   .remove_on_start_failure = true };
 	rc = monitor_run(&mo, err);
 	return rc;
 }
@@ -488,7 +489,7 @@ int cmd_start(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 						   .ready_fd = -1 };
 			return monitor_run(&mo, err);
 		}
-		if (monitor_start_detached(cs, id, err) < 0)
+		if (monitor_start_detached(cs, id, false, err) < 0)
 			return -1;
 		printf("%s\n", argv[i]);
 	}

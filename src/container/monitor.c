@@ -17,6 +17,7 @@
 #include "mctr/cgroup.h"
 #include "mctr/cleanup.h"
 #include "mctr/ctrlog.h"
+#include "mctr/digest.h"
 #include "mctr/fsutil.h"
 #include "mctr/log.h"
 #include "mctr/runtime.h"
@@ -215,16 +216,18 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 		mctr_warn("%s", err.msg);
 }
 
-static int record_start_failure(struct ctr_store *cs, struct ctr_state *st, const struct mctr_err *why)
+/* The container never ran: with --rm, or for `run` (which must leave
+ * nothing behind when it fails), it goes; a created container that `start`
+ * could not start keeps its record, with the error. */
+static int record_start_failure(struct ctr_store *cs, struct ctr_state *st, bool remove, const struct mctr_err *why)
 {
 	struct mctr_err err = { 0 };
 	_cleanup_close_ int lock = ctr_lock(cs, st->id, &err);
-	mctr_debug("monitor: locked");
 	st->status = CTR_EXITED;
 	st->exit_code = mctr_err_exit_status(why);
 	free(st->error);
 	st->error = xstrdup(why->msg);
-	if (st->auto_remove)
+	if (st->auto_remove || remove)
 		return ctr_remove(cs, st, &err);
 	return ctr_state_write(cs, st, &err);
 }
@@ -257,9 +260,11 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 		goto out;
 	}
 	sigfd = make_signalfd(&oldmask);
+	char short_id[SHORT_ID_LEN + 1];
+	snprintf(short_id, sizeof short_id, "%.*s", SHORT_ID_LEN, o->id);
 	struct rt_run_opts ro = {
 		.bundle = bundle,
-		.id = o->id,
+		.id = short_id, /* for messages: "container 0123456789ab: ..." */
 		.stdio = { .in = o->interactive && !st.tty ? 0 : -1, .out = out[1], .err = errp[1] },
 		.die_with_parent = true,
 	};
@@ -267,8 +272,12 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 		monitor_terminal_size(&ro.console_rows, &ro.console_cols);
 	mctr_debug("monitor: starting container %.12s", o->id);
 	if (rt_run(&ro, &c, err) < 0) {
-		record_start_failure(o->cs, &st, err);
-		notify_ready(o->ready_fd, err->msg);
+		record_start_failure(o->cs, &st, o->remove_on_start_failure, err);
+		if (o->ready_fd >= 0) {
+			/* The status travels with the message: the record may be gone. */
+			_cleanup_free_ char *msg = xasprintf("E%d %s", mctr_err_exit_status(err), err->msg);
+			notify_ready(o->ready_fd, msg);
+		}
 		goto out;
 	}
 	if (!c.devices_restricted)
@@ -347,7 +356,7 @@ int monitor_attach_process(pid_t pid, int pidfd, int pty_master, bool interactiv
 	return rt_status_to_exit_code(wstatus);
 }
 
-int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err *err)
+int monitor_start_detached(struct ctr_store *cs, const char *id, bool remove_on_start_failure, struct mctr_err *err)
 {
 	int ready[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
@@ -369,7 +378,8 @@ int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		struct monitor_opts mo = { .cs = cs, .id = id, .ready_fd = ready[1] };
+		struct monitor_opts mo = { .cs = cs, .id = id, .ready_fd = ready[1],
+					   .remove_on_start_failure = remove_on_start_failure };
 		struct mctr_err merr = { 0 };
 		int rc = monitor_run(&mo, &merr);
 		_exit(rc < 0 ? 125 : 0);
@@ -389,13 +399,15 @@ int monitor_start_detached(struct ctr_store *cs, const char *id, struct mctr_err
 	buf[len] = '\0';
 	if (strcmp(buf, "ok\n") == 0)
 		return 0;
-	/* The monitor failed before starting the container; reap it. */
+	/* The monitor failed before starting the container ("E<status> <why>");
+	 * reap it. */
 	int ws;
 	waitpid(pid, &ws, 0);
-	struct ctr_state st;
-	if (ctr_state_read(cs, id, &st, err) == 0) {
-		err->status = st.exit_code > 0 ? st.exit_code : 0;
-		ctr_state_clear(&st);
+	int status = 0, off = 0;
+	if (sscanf(buf, "E%d %n", &status, &off) >= 1 && off > 0) {
+		mctr_fail(err, 0, "%s", buf + off);
+		err->status = status;
+		return -1;
 	}
 	return mctr_fail(err, 0, "%s", len > 0 ? buf : "the container monitor died before starting the container");
 }

@@ -135,6 +135,11 @@ before=$(mctr ps -aq | wc -l)
 expect_status 0 mctr run --rm busybox true
 expect_status 127 mctr run --rm busybox nosuch
 expect_status 125 mctr run --rm -u nobody-here busybox true
+# Without --rm too: a run that never ran its command leaves no record.
+expect_status 127 mctr run busybox nosuch
+assert_contains "$ERR" "exec: \"nosuch\": executable file not found"
+expect_status 126 mctr run -d busybox /etc/passwd
+expect_status 125 mctr run --memory 1k busybox true
 assert_eq "$before" "$(mctr ps -aq | wc -l)" "containers"
 assert_eq "" "$(leftovers)" "mounts and cgroups"
 assert_eq "$mounts_before" "$(grep -c . /proc/self/mountinfo)" "host mount count"
