@@ -52,6 +52,11 @@
 /* Both or neither; without them the overlay is read-only. */
 #define RT_ANN_OVERLAY_UPPER "org.mctr.overlay.upperdir"
 #define RT_ANN_OVERLAY_WORK "org.mctr.overlay.workdir"
+/* "true": mount the overlay "volatile" (no sync of the upper layer, not even
+ * when it is unmounted): for a container that is removed when it exits
+ * (--rm), whose writable layer need not survive a crash (Podman does the
+ * same).  Ignored where the kernel lacks it (< 5.10). */
+#define RT_ANN_OVERLAY_VOLATILE "org.mctr.overlay.volatile"
 /* A user given by name ("app", "app:staff", "1000:staff"): resolved from the
  * container's own /etc/passwd and /etc/group after its root is mounted;
  * process.user.uid/gid are then ignored (additionalGids are added).  A

@@ -61,6 +61,7 @@ struct spec_options {
 	bool tty;               /* -t */
 	bool interactive;       /* -i */
 	bool init;              /* --init */
+	bool volatile_upper;    /* --rm: the writable layer need not survive a crash */
 	/* security */
 	bool privileged;
 	bool no_new_privileges;

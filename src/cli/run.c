@@ -228,7 +228,10 @@ static int handle_opt(struct run_flags *f, int c, const char *arg, struct mctr_e
 	case 'd': f->detach = true; return 0;
 	case 'i': s->interactive = true; return 0;
 	case 't': s->tty = true; return 0;
-	case OPT_RM: f->rm = true; return 0;
+	case OPT_RM:
+		f->rm = true;
+		s->volatile_upper = true; /* a throwaway writable layer */
+		return 0;
 	case OPT_NAME: f->name = arg; return 0;
 	case 'e': add_env(f, arg); return 0;
 	case OPT_ENV_FILE: return read_env_file(f, arg, err);

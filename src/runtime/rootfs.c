@@ -41,8 +41,8 @@ static void append_fs_log(int fs, struct mctr_err *err)
 /* The new mount API: one fsconfig per layer, no length limit.  Returns 1
  * when the kernel lacks "lowerdir+" (< 6.8) and the caller should fall
  * back. */
-static int overlay_fsconfig(char *const *lower, const char *upper, const char *work, const char *target,
-                            struct mctr_err *err)
+static int overlay_fsconfig(char *const *lower, const char *upper, const char *work, bool volatile_upper,
+                            const char *target, struct mctr_err *err)
 {
 	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fs < 0) {
@@ -68,6 +68,10 @@ static int overlay_fsconfig(char *const *lower, const char *upper, const char *w
 	/* Layers are shared between containers: no index tying them to one
 	 * upper dir (Docker passes the same). */
 	fsconfig(fs, FSCONFIG_SET_STRING, "index", "off", 0);
+	/* A throwaway upper layer: unmounting must not sync it (that costs
+	 * milliseconds on a journaled file system at every --rm exit). */
+	if (upper != NULL && volatile_upper)
+		fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0);
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		mctr_fail_errno(err, "create the overlay");
 		append_fs_log(fs, err);
@@ -99,11 +103,11 @@ static size_t common_dir_prefix(char *const *paths)
 /* mount(2): the options must fit in one page, so the layers are named
  * relative to their common parent directory, which becomes the cwd for the
  * call. */
-int rt_overlay_mount_legacy(char *const *lower, const char *upper, const char *work, const char *target,
-                            struct mctr_err *err)
+int rt_overlay_mount_legacy(char *const *lower, const char *upper, const char *work, bool volatile_upper,
+                            const char *target, struct mctr_err *err)
 {
 	size_t pre = common_dir_prefix(lower);
-	size_t cap = 64 + (upper ? strlen(upper) + strlen(work) : 0);
+	size_t cap = 80 + (upper ? strlen(upper) + strlen(work) : 0);
 	for (size_t i = 0; lower[i] != NULL; i++)
 		cap += strlen(lower[i]) + 1;
 	_cleanup_free_ char *data = xmalloc(cap);
@@ -111,7 +115,8 @@ int rt_overlay_mount_legacy(char *const *lower, const char *upper, const char *w
 	for (size_t i = 0; lower[i] != NULL; i++)
 		len += (size_t)sprintf(data + len, "%s%s", i ? ":" : "", lower[i] + pre);
 	if (upper != NULL)
-		len += (size_t)sprintf(data + len, ",upperdir=%s,workdir=%s", upper, work);
+		len += (size_t)sprintf(data + len, ",upperdir=%s,workdir=%s%s", upper, work,
+		                       volatile_upper ? ",volatile" : "");
 	long page = sysconf(_SC_PAGESIZE);
 	if (len >= (size_t)page)
 		return mctr_fail(err, E2BIG, "overlay options are %zu bytes, more than a page (%ld): too many layers "
@@ -139,17 +144,17 @@ static int bind_readonly(const char *src, const char *target, struct mctr_err *e
 	return rt_remount_fd(fd, MS_RDONLY, false, err);
 }
 
-int rt_overlay_mount(char *const *lower, const char *upper, const char *work, const char *target,
-                     struct mctr_err *err)
+int rt_overlay_mount(char *const *lower, const char *upper, const char *work, bool volatile_upper,
+                     const char *target, struct mctr_err *err)
 {
 	if (lower == NULL || lower[0] == NULL)
 		return mctr_fail(err, EINVAL, "overlay without lower layers");
 	/* overlayfs wants two layers when there is no upper dir. */
 	if (upper == NULL && lower[1] == NULL)
 		return bind_readonly(lower[0], target, err);
-	int rc = overlay_fsconfig(lower, upper, work, target, err);
+	int rc = overlay_fsconfig(lower, upper, work, volatile_upper, target, err);
 	if (rc == 1)
-		rc = rt_overlay_mount_legacy(lower, upper, work, target, err);
+		rc = rt_overlay_mount_legacy(lower, upper, work, volatile_upper, target, err);
 	return rc;
 }
 
@@ -160,8 +165,8 @@ int rt_rootfs_prepare(const struct rt_spec *spec, int *rootfd_out, struct mctr_e
 	if (mount(NULL, "/", NULL, spec->root_propagation, NULL) < 0)
 		return mctr_fail_errno(err, "make / private in the container's mount namespace");
 	if (spec->overlay_lower != NULL) {
-		if (rt_overlay_mount(spec->overlay_lower, spec->overlay_upper, spec->overlay_work, spec->root_path,
-		                     err) < 0)
+		if (rt_overlay_mount(spec->overlay_lower, spec->overlay_upper, spec->overlay_work, spec->overlay_volatile,
+		                     spec->root_path, err) < 0)
 			return mctr_err_wrap(err, "root filesystem");
 	} else if (mount(spec->root_path, spec->root_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return mctr_fail_errno(err, "bind the root filesystem %s", spec->root_path);

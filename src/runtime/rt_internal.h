@@ -107,6 +107,7 @@ struct rt_spec {
 	char **overlay_lower;     /* NULL: no overlay */
 	char *overlay_upper;
 	char *overlay_work;
+	bool overlay_volatile;    /* RT_ANN_OVERLAY_VOLATILE */
 	bool init;
 };
 
@@ -178,13 +179,14 @@ int rt_rootfs_switch(int rootfd, struct mctr_err *err);
 /* Remount "/" read-only (root.readonly), keeping its other flags. */
 int rt_rootfs_make_readonly(struct mctr_err *err);
 /* Mount overlayfs with the given layers at target (exposed for tests). */
-int rt_overlay_mount(char *const *lower, const char *upper, const char *work, const char *target,
-                     struct mctr_err *err);
+int rt_overlay_mount(char *const *lower, const char *upper, const char *work, bool volatile_upper,
+                     const char *target, struct mctr_err *err);
 
 /* The mount(2) fallback for kernels without "lowerdir+" (< 6.8): layers
  * named relative to their common parent so more fit in the one page of
  * options (exposed for tests). */
-int rt_overlay_mount_legacy(char *const *lower, const char *upper, const char *work, const char *target,
+int rt_overlay_mount_legacy(char *const *lower, const char *upper, const char *work, bool volatile_upper,
+                            const char *target,
                             struct mctr_err *err);
 
 /* mounts.c: every mount of the spec, destinations resolved in rootfd. */

@@ -476,6 +476,8 @@ int spec_build(const json_t *image_config, const struct spec_options *o, json_t 
 		return -1;
 	if (o->init)
 		json_object_set_new(annotations, RT_ANN_INIT, json_string("true"));
+	if (o->volatile_upper && o->lowerdirs != NULL && o->lowerdirs[0] != NULL)
+		json_object_set_new(annotations, RT_ANN_OVERLAY_VOLATILE, json_string("true"));
 	if (linux_build(o, rootfs_propagation, &lx, err) < 0)
 		return -1;
 	json_object_set_new(spec, "linux", lx);

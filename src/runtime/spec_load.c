@@ -425,6 +425,8 @@ static int parse_annotations(const json_t *ann, struct rt_spec *spec, struct mct
 	const char *work = json_get_str(ann, RT_ANN_OVERLAY_WORK);
 	const char *user = json_get_str(ann, RT_ANN_USER);
 	const char *init = json_get_str(ann, RT_ANN_INIT);
+	const char *vol = json_get_str(ann, RT_ANN_OVERLAY_VOLATILE);
+	spec->overlay_volatile = vol != NULL && strcmp(vol, "true") == 0;
 	if (lower != NULL && lower[0] != '\0') {
 		size_t n = 1;
 		for (const char *c = lower; *c; c++)

@@ -130,6 +130,13 @@ expect_status 0 mctr run --rm --init busybox sh -c '(sleep 0.1 & exec true) ; sl
 assert_eq 0 "$OUT" "zombies"
 expect_status 143 mctr run --rm --init busybox sh -c 'kill -TERM 1; sleep 5'
 
+t_begin "--rm mounts the throwaway writable layer volatile (no sync at exit); without --rm it is durable"
+expect_status 0 mctr run --rm busybox grep " / " /proc/mounts
+assert_contains "$OUT" "volatile" "--rm"
+expect_status 0 mctr run --name durable busybox grep " / " /proc/mounts
+assert_not_contains "$OUT" "volatile" "a container that stays"
+expect_status 0 mctr rm durable
+
 t_begin "--rm leaves no container, mount or cgroup; a failed run leaves nothing either"
 before=$(mctr ps -aq | wc -l)
 expect_status 0 mctr run --rm busybox true

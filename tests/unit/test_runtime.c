@@ -714,7 +714,7 @@ START_TEST(overlay_many_layers)
 		struct mctr_err e = { 0 };
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(10);
-		if (rt_overlay_mount_legacy(layers, NULL, NULL, target, &e) < 0) {
+		if (rt_overlay_mount_legacy(layers, NULL, NULL, false, target, &e) < 0) {
 			fprintf(stderr, "%s\n", e.msg);
 			_exit(11);
 		}
@@ -731,7 +731,7 @@ START_TEST(overlay_many_layers)
 	for (int i = 0; i < 1100; i++)
 		huge[i] = xasprintf("%s/x/l%04d", b.dir, i);
 	struct mctr_err e = { 0 };
-	ck_assert_int_eq(rt_overlay_mount_legacy(huge, NULL, NULL, target, &e), -1);
+	ck_assert_int_eq(rt_overlay_mount_legacy(huge, NULL, NULL, false, target, &e), -1);
 	ck_assert_int_eq(e.errnum, E2BIG);
 	ck_assert_msg(strstr(e.msg, "more than a page") != NULL, "%s", e.msg);
 	mctr_strv_free(huge);
