@@ -92,7 +92,8 @@ int main(int argc, char **argv)
 	mkdir(upper, 0755);
 	mkdir(work, 0755);
 	mkdir(merged, 0755);
-	snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", argv[1], upper, work);
+	/* volatile: the cheapest ephemeral upper (no sync when it is unmounted) */
+	snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s,volatile", argv[1], upper, work);
 	cgroups_create();
 	int go[2];
 	if (pipe2(go, O_CLOEXEC) < 0)
