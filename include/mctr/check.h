@@ -5,16 +5,15 @@
 #include <stdbool.h>
 
 #include "mctr/err.h"
+#include "mctr/report.h"
 #include "mctr/store.h"
 
 struct store_check {
 	bool repair;
-	void (*on_problem)(void *arg, const char *line);
-	void *arg;
+	struct mctr_report problems; /* one line per problem, counted */
 	/* results */
 	unsigned blobs_checked;
 	unsigned images_checked;
-	unsigned problems;
 	unsigned repaired;
 };
 

@@ -135,9 +135,9 @@ int ctr_create(struct store *st, struct ctr_store *cs, const struct ctr_create_o
 
 /* Check every container record (monitor gone, --rm not done), and cgroups
  * and names that belong to no container; report each problem with a line,
- * repair if asked.  *problems counts what was found. */
-int ctr_check(struct ctr_store *cs, bool repair, void (*report)(void *arg, const char *line), void *arg,
-              unsigned *problems, struct mctr_err *err);
+ * repair if asked (report counts what was found). */
+struct mctr_report;
+int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, struct mctr_err *err);
 
 /* IDs of the containers made from image `image_id` (NULL-terminated). */
 int ctr_users_of_image(struct ctr_store *cs, const char *image_id, char ***names, struct mctr_err *err);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,29 +14,14 @@
 #include "mctr/container.h"
 #include "mctr/digest.h"
 #include "mctr/fsutil.h"
+#include "mctr/report.h"
 #include "mctr/timeutil.h"
 
 struct checker {
 	struct ctr_store *cs;
 	bool repair;
-	void (*report)(void *arg, const char *line);
-	void *arg;
-	unsigned problems;
+	struct mctr_report *report;
 };
-
-static void problem(struct checker *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct checker *c, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	c->problems++;
-	if (c->report != NULL)
-		c->report(c->arg, line);
-}
 
 static int destroy_cgroup(const char *id, struct mctr_err *err)
 {
@@ -56,7 +40,7 @@ static void check_container(struct checker *c, const char *id)
 	_cleanup_close_ int lock = ctr_lock(c->cs, id, &err);
 	struct ctr_state s;
 	if (lock < 0 || ctr_state_read(c->cs, id, &s, &err) < 0) {
-		problem(c, "container %.12s: unreadable record (%s)%s", id, err.msg, c->repair ? ": removed" : "");
+		mctr_report(c->report, "container %.12s: unreadable record (%s)%s", id, err.msg, c->repair ? ": removed" : "");
 		if (c->repair) {
 			destroy_cgroup(id, &err);
 			rm_rf_at(c->cs->containers_fd, id, &err);
@@ -67,7 +51,7 @@ static void check_container(struct checker *c, const char *id)
 	bool ctr_alive = ctr_pid_alive(s.pid, s.pid_start);
 	bool changed = false;
 	if (s.status == CTR_RUNNING && !monitor_alive) {
-		problem(c, "container %s: its monitor died%s%s", s.name, ctr_alive ? " while it still runs" : "",
+		mctr_report(c->report, "container %s: its monitor died%s%s", s.name, ctr_alive ? " while it still runs" : "",
 		        c->repair ? ": stopped and recorded as exited" : "");
 		if (c->repair) {
 			destroy_cgroup(id, &err); /* kills what is left */
@@ -82,14 +66,14 @@ static void check_container(struct checker *c, const char *id)
 		}
 	}
 	if (s.status == CTR_EXITED && s.auto_remove) {
-		problem(c, "container %s: exited with --rm but was not removed%s", s.name, c->repair ? ": removed" : "");
+		mctr_report(c->report, "container %s: exited with --rm but was not removed%s", s.name, c->repair ? ": removed" : "");
 		if (c->repair && ctr_remove(c->cs, &s, &err) < 0)
-			problem(c, "container %s: %s", s.name, err.msg);
+			mctr_report(c->report, "container %s: %s", s.name, err.msg);
 		ctr_state_clear(&s);
 		return;
 	}
 	if (changed && ctr_state_write(c->cs, &s, &err) < 0)
-		problem(c, "container %s: %s", s.name, err.msg);
+		mctr_report(c->report, "container %s: %s", s.name, err.msg);
 	ctr_state_clear(&s);
 }
 
@@ -146,16 +130,15 @@ static void check_names(struct checker *c, char **ids)
 		if (file_read_at(c->cs->names_fd, e->d_name, 128, &owner, &len, &err) == 0 && has(ids, owner))
 			continue;
 		/* A name being claimed right now has no record yet: only report. */
-		problem(c, "name %s belongs to no container%s", e->d_name, c->repair ? ": released" : "");
+		mctr_report(c->report, "name %s belongs to no container%s", e->d_name, c->repair ? ": released" : "");
 		if (c->repair)
 			unlinkat(c->cs->names_fd, e->d_name, 0);
 	}
 }
 
-int ctr_check(struct ctr_store *cs, bool repair, void (*report)(void *, const char *), void *arg,
-              unsigned *problems, struct mctr_err *err)
+int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, struct mctr_err *err)
 {
-	struct checker c = { .cs = cs, .repair = repair, .report = report, .arg = arg };
+	struct checker c = { .cs = cs, .repair = repair, .report = report };
 	_cleanup_strv_ char **ids = NULL;
 	if (ctr_list(cs, &ids, err) < 0)
 		return -1;
@@ -166,12 +149,11 @@ int ctr_check(struct ctr_store *cs, bool repair, void (*report)(void *, const ch
 	for (char **p = cg; *p != NULL; p++) {
 		if (has(ids, *p))
 			continue;
-		problem(&c, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
+		mctr_report(c.report, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
 		struct mctr_err e2 = { 0 };
 		if (repair && destroy_cgroup(*p, &e2) < 0)
-			problem(&c, "cgroup mctr/%.12s: %s", *p, e2.msg);
+			mctr_report(c.report, "cgroup mctr/%.12s: %s", *p, e2.msg);
 	}
 	check_names(&c, ids);
-	*problems = c.problems;
 	return 0;
 }

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,20 +17,6 @@
 #include "mctr/unpack.h"
 
 #define HASH_CHUNK (1u << 20)
-
-static void report(struct store_check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void report(struct store_check *c, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	c->problems++;
-	if (c->on_problem != NULL)
-		c->on_problem(c->arg, line);
-}
 
 static int hash_fd(int fd, char out[DIGEST_LEN + 1], struct mctr_err *err)
 {
@@ -63,7 +48,7 @@ static int check_blobs(struct store *st, struct store_check *c, struct mctr_err 
 			continue;
 		c->blobs_checked++;
 		if (!digest_hex_is_valid(de->d_name)) {
-			report(c, "blob directory holds a stray file %s", de->d_name);
+			mctr_report(&c->problems, "blob directory holds a stray file %s", de->d_name);
 			if (c->repair)
 				rm_rf_at(st->blobs_fd, de->d_name, err);
 			continue;
@@ -71,12 +56,12 @@ static int check_blobs(struct store *st, struct store_check *c, struct mctr_err 
 		_cleanup_close_ int bfd = openat(st->blobs_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		char got[DIGEST_LEN + 1];
 		if (bfd < 0 || hash_fd(bfd, got, err) < 0) {
-			report(c, "blob sha256:%s cannot be read", de->d_name);
+			mctr_report(&c->problems, "blob sha256:%s cannot be read", de->d_name);
 			continue;
 		}
 		if (strcmp(digest_hex(got), de->d_name) == 0)
 			continue;
-		report(c, "blob sha256:%s is damaged (content hashes to %s)%s", de->d_name, got,
+		mctr_report(&c->problems, "blob sha256:%s is damaged (content hashes to %s)%s", de->d_name, got,
 		       c->repair ? ": removed" : "");
 		if (c->repair && unlinkat(st->blobs_fd, de->d_name, 0) < 0)
 			return mctr_fail_errno(err, "remove damaged blob %s", de->d_name);
@@ -110,7 +95,7 @@ static bool check_image(struct store *st, struct store_check *c, const char *man
 	struct mctr_err err = { 0 };
 	struct store_image *img = NULL;
 	if (store_image_load(st, manifest_digest, &img, &err) < 0) {
-		report(c, "image %s: %s", manifest_digest, err.msg);
+		mctr_report(&c->problems, "image %s: %s", manifest_digest, err.msg);
 		return false;
 	}
 	bool whole = true;
@@ -119,18 +104,18 @@ static bool check_image(struct store *st, struct store_check *c, const char *man
 		const char *blob = json_get_str(json_array_get(layers, i), "digest");
 		bool have_blob = store_blob_exists(st, blob);
 		if (!have_blob) {
-			report(c, "image %s: layer blob %s is missing", manifest_digest, blob ? blob : "?");
+			mctr_report(&c->problems, "image %s: layer blob %s is missing", manifest_digest, blob ? blob : "?");
 			whole = false;
 		}
 		if (store_layer_exists(st, img->diff_ids[i]))
 			continue;
 		if (c->repair && have_blob && reunpack_layer(st, blob, img->diff_ids[i], &err) == 0) {
-			report(c, "image %s: unpacked layer %s was missing: unpacked again", manifest_digest,
+			mctr_report(&c->problems, "image %s: unpacked layer %s was missing: unpacked again", manifest_digest,
 			       img->diff_ids[i]);
 			c->repaired++;
 			continue;
 		}
-		report(c, "image %s: unpacked layer %s is missing", manifest_digest, img->diff_ids[i]);
+		mctr_report(&c->problems, "image %s: unpacked layer %s is missing", manifest_digest, img->diff_ids[i]);
 		whole = false;
 	}
 	store_image_free(img);

@@ -23,7 +23,7 @@ int mctr_cmd_system_check(struct cli *cli, int argc, char **argv, struct mctr_er
 {
 	static const struct option longopts[] = { { "repair", no_argument, NULL, 'r' }, { 0 } };
 	struct cli_opts o = { usage, "r", longopts };
-	struct store_check c = { .on_problem = print_problem };
+	struct store_check c = { .problems = { .line = print_problem } };
 	int opt;
 	while ((opt = cli_getopt(argc, argv, &o)) != -1) {
 		switch (opt) {
@@ -37,12 +37,12 @@ int mctr_cmd_system_check(struct cli *cli, int argc, char **argv, struct mctr_er
 		return -1;
 	struct store *st;
 	struct ctr_store *cs;
-	unsigned ctr_problems = 0;
-	/* Containers first: a repaired one may release an image. */
-	if (cli_ctr_store(cli, &cs, err) < 0 || ctr_check(cs, c.repair, print_problem, NULL, &ctr_problems, err) < 0 ||
+	/* Containers first: a repaired one may release an image.  One report
+	 * counts the problems of both. */
+	if (cli_ctr_store(cli, &cs, err) < 0 || ctr_check(cs, c.repair, &c.problems, err) < 0 ||
 	    cli_store(cli, &st, err) < 0 || store_check(st, &c, err) < 0)
 		return -1;
-	unsigned total = c.problems + ctr_problems;
+	unsigned total = c.problems.count;
 	printf("checked %u blobs, %u images and the containers: %u problem%s%s\n", c.blobs_checked, c.images_checked,
 	       total, total == 1 ? "" : "s", c.repair && total ? " (repaired)" : "");
 	return total > 0 && !c.repair ? 1 : 0;
