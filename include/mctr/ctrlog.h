@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "mctr/err.h"
 
@@ -24,6 +25,7 @@ void ctrlog_close(struct ctrlog_writer *w);
  * all), with timestamps if asked; with follow, keep printing new entries
  * until still_running() says false. */
 struct ctrlog_read_opts {
+	FILE *out, *err; /* where each stream goes; NULL: stdout, stderr */
 	long tail;
 	bool timestamps;
 	bool follow;

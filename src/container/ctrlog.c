@@ -98,15 +98,16 @@ void ctrlog_close(struct ctrlog_writer *w)
 	free(w);
 }
 
-static void print_entry(const char *line, size_t len, bool timestamps)
+static void print_entry(const struct ctrlog_read_opts *o, const char *line, size_t len)
 {
 	json_t *j = json_loadb(line, len, 0, NULL);
 	if (j == NULL)
 		return;
 	const char *stream = json_get_str(j, "stream");
 	json_t *log = json_object_get(j, "log");
-	FILE *out = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
-	if (timestamps && json_get_str(j, "time"))
+	/* Each stream back where it came from: the caller's out and err. */
+	FILE *out = stream && strcmp(stream, "stderr") == 0 ? (o->err ? o->err : stderr) : (o->out ? o->out : stdout);
+	if (o->timestamps && json_get_str(j, "time"))
 		fprintf(out, "%s ", json_get_str(j, "time"));
 	if (json_is_string(log))
 		fwrite(json_string_value(log), 1, json_string_length(log), out);
@@ -115,7 +116,7 @@ static void print_entry(const char *line, size_t len, bool timestamps)
 }
 
 /* Print whole lines of buf; returns how many bytes were consumed. */
-static size_t print_lines(const char *buf, size_t len, long skip, bool timestamps, long *seen)
+static size_t print_lines(const struct ctrlog_read_opts *o, const char *buf, size_t len, long skip, long *seen)
 {
 	size_t done = 0;
 	while (done < len) {
@@ -124,7 +125,7 @@ static size_t print_lines(const char *buf, size_t len, long skip, bool timestamp
 			break;
 		size_t l = (size_t)(nl - (buf + done));
 		if (*seen >= skip)
-			print_entry(buf + done, l, timestamps);
+			print_entry(o, buf + done, l);
 		(*seen)++;
 		done += l + 1;
 	}
@@ -159,7 +160,7 @@ int ctrlog_print(int dirfd, const struct ctrlog_read_opts *o, struct mctr_err *e
 			return mctr_fail_errno(err, "read container log");
 		if (n > 0) {
 			len += (size_t)n;
-			size_t used = print_lines(buf, len, skip, o->timestamps, &seen);
+			size_t used = print_lines(o, buf, len, skip, &seen);
 			memmove(buf, buf + used, len - used);
 			len -= used;
 			if (len == cap)
