@@ -24,7 +24,7 @@
  * never along a redirect to another host (libcurl drops Authorization there).
  *
  * Requests are retried with backoff when the registry answers 429 (honouring
- * Retry-After up to a minute) or 502/503/504, or the connection breaks; a
+ * Retry-After up to a minute) or 500/502/503/504, or the connection breaks; a
  * broken blob download resumes with a Range request.  Errors are one line:
  * the registry's error JSON turned into words, the host at fault named. */
 #ifndef MCTR_REGISTRY_H

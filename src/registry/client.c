@@ -15,7 +15,7 @@
 #include "mctr/mediatype.h"
 #include "mctr/sha256.h"
 
-/* Longest wait for a 429 or 503 we accept before giving up. */
+/* Longest Retry-After we wait for; a longer one fails the request at once. */
 #define RETRY_AFTER_MAX 60
 #define TOKEN_ANSWER_MAX (1u << 20)
 
@@ -127,6 +127,47 @@ long reg_backoff(int attempt, long retry_after)
 	return ms > 8000 ? 8000 : ms;
 }
 
+long reg_retry_delay(int attempt, long status, const char *retry_after)
+{
+	if (attempt >= REGISTRY_MAX_ATTEMPTS)
+		return -1;
+	switch (status) {
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		break;
+	default:
+		return -1;
+	}
+	long ra = registry_parse_retry_after(retry_after, time(NULL));
+	return ra > RETRY_AFTER_MAX ? -1 : reg_backoff(attempt, ra);
+}
+
+/* One GET, repeated with backoff while the connection breaks or the answer
+ * says to come back later (reg_retry_delay): at most REGISTRY_MAX_ATTEMPTS. */
+static int get_retrying(struct registry_client *c, const struct reg_endpoint *ep, const char *url,
+                        const char *auth, const char *accept, struct reg_http_resp *r, struct mctr_err *err)
+{
+	for (int attempt = 1;; attempt++) {
+		CURLcode code;
+		long wait;
+		if (reg_http_get(c, ep, url, auth, accept, r, &code, err) < 0) {
+			if (!reg_curl_transient(code) || attempt >= REGISTRY_MAX_ATTEMPTS)
+				return -1;
+			wait = reg_backoff(attempt, -1);
+			mctr_debug("%s; retrying in %ld ms", err->msg, wait);
+		} else {
+			wait = reg_retry_delay(attempt, r->status, r->retry_after);
+			if (wait < 0)
+				return 0;
+			mctr_debug("%s: HTTP %ld; retrying in %ld ms", ep->host, r->status, wait);
+		}
+		sleep_ms(wait);
+	}
+}
+
 /* ---- ping -------------------------------------------------------------------------------- */
 
 static int record_challenge(struct reg_ep_state *st, char **www_auth, size_t n, const char *host,
@@ -158,7 +199,7 @@ static int ping_once(struct registry_client *c, struct reg_endpoint *ep, struct 
                      struct mctr_err *err)
 {
 	_cleanup_free_ char *url = xasprintf("%s://%s/v2/", ep->scheme, ep->host);
-	return reg_http_get_code(c, ep, url, NULL, NULL, r, code, err);
+	return reg_http_get(c, ep, url, NULL, NULL, r, code, err);
 }
 
 static int ping(struct registry_client *c, size_t i, struct mctr_err *err)
@@ -245,23 +286,7 @@ static int fetch_token(struct registry_client *c, const char *scope, struct reg_
 	_cleanup_free_ char *url = regauth_token_url(st->realm, st->service, scopes);
 	_cleanup_free_ char *basic = creds ? regauth_basic_value(c->creds.username, c->creds.password) : NULL;
 	struct reg_http_resp r = { .max = TOKEN_ANSWER_MAX };
-	int rc = 0;
-	for (int attempt = 1;; attempt++) {
-		CURLcode code;
-		rc = reg_http_get_code(c, ep, url, basic, "application/json", &r, &code, err);
-		if (rc < 0 && reg_curl_transient(code) && attempt < REGISTRY_MAX_ATTEMPTS) {
-			sleep_ms(reg_backoff(attempt, -1));
-			continue;
-		}
-		if (rc == 0 && (r.status == 429 || r.status >= 502) && attempt < REGISTRY_MAX_ATTEMPTS) {
-			long ra = registry_parse_retry_after(r.retry_after, time(NULL));
-			if (ra <= RETRY_AFTER_MAX) {
-				sleep_ms(reg_backoff(attempt, ra));
-				continue;
-			}
-		}
-		break;
-	}
+	int rc = get_retrying(c, ep, url, basic, "application/json", &r, err);
 	if (basic != NULL)
 		explicit_bzero(basic, strlen(basic));
 	_cleanup_free_ char *realm_host = reg_url_host(st->realm);
@@ -324,16 +349,16 @@ int reg_client_auth(struct registry_client *c, char **value, struct mctr_err *er
 	return 0;
 }
 
-void reg_client_auth_failed(struct registry_client *c, char **www_auth, size_t n)
+void reg_client_auth_failed(struct registry_client *c, const struct reg_http_resp *r)
 {
 	const char *host = c->eps[c->cur].host;
 	for (size_t i = 0; i < c->n_tokens; i++)
 		if (strcmp(c->tokens[i].host, host) == 0)
 			c->tokens[i].tok.expires = 0;
-	/* The registry may name another realm now. */
+	/* The registry may name another realm now; a host it redirected to may not. */
 	struct mctr_err ignored = { 0 };
-	if (n > 0)
-		record_challenge(&c->ep_state[c->cur], www_auth, n, host, &ignored);
+	if (r->n_www_auth > 0 && r->effective_host != NULL && strcasecmp(r->effective_host, host) == 0)
+		record_challenge(&c->ep_state[c->cur], r->www_auth, r->n_www_auth, host, &ignored);
 }
 
 static void free_secret(char **s)
@@ -345,45 +370,22 @@ static void free_secret(char **s)
 	}
 }
 
-/* GET url on the current endpoint, authenticated, retried on 401 (once, with
- * a new token), 429/502/503/504 and broken connections. */
+/* GET url on the current endpoint, authenticated, retried as get_retrying
+ * does, and once more with a new token after a 401. */
 static int request(struct registry_client *c, const char *url, const char *accept, size_t max,
                    struct reg_http_resp *r, struct mctr_err *err)
 {
-	const struct reg_endpoint *ep = &c->eps[c->cur];
-	bool renewed = false;
-	for (int attempt = 1;; attempt++) {
+	r->max = max;
+	for (bool renewed = false;; renewed = true) {
 		char *auth = NULL;
 		if (reg_client_auth(c, &auth, err) < 0)
 			return -1;
-		r->max = max;
-		CURLcode code;
-		int rc = reg_http_get_code(c, ep, url, auth, accept, r, &code, err);
+		int rc = get_retrying(c, &c->eps[c->cur], url, auth, accept, r, err);
 		bool bearer = auth != NULL && strncmp(auth, "Bearer ", 7) == 0;
 		free_secret(&auth);
-		if (rc < 0) {
-			if (reg_curl_transient(code) && attempt < REGISTRY_MAX_ATTEMPTS) {
-				mctr_debug("%s; retrying", err->msg);
-				sleep_ms(reg_backoff(attempt, -1));
-				continue;
-			}
-			return -1;
-		}
-		if (r->status == 401 && bearer && !renewed) {
-			reg_client_auth_failed(c, r->www_auth, r->n_www_auth);
-			renewed = true;
-			continue;
-		}
-		if ((r->status == 429 || r->status == 502 || r->status == 503 || r->status == 504) &&
-		    attempt < REGISTRY_MAX_ATTEMPTS) {
-			long ra = registry_parse_retry_after(r->retry_after, time(NULL));
-			if (ra > RETRY_AFTER_MAX)
-				return 0; /* the caller reports the rate limit */
-			mctr_debug("%s: HTTP %ld; retrying in %ld ms", ep->host, r->status, reg_backoff(attempt, ra));
-			sleep_ms(reg_backoff(attempt, ra));
-			continue;
-		}
-		return 0;
+		if (rc < 0 || r->status != 401 || !bearer || renewed)
+			return rc;
+		reg_client_auth_failed(c, r);
 	}
 }
 

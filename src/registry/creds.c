@@ -143,11 +143,10 @@ void regcreds_clear(struct reg_creds *c)
 /* ---- the file ---------------------------------------------------------------------- */
 
 /* The parsed file, or a new empty object when it does not exist. */
-static json_t *load_config(const char *path, bool *exists, struct mctr_err *err)
+static json_t *load_config(const char *path, struct mctr_err *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	*exists = false;
 	if (reg_read_file(path, MCTR_JSON_MAX, &buf, &len, err) < 0) {
 		if (err != NULL && err->errnum == ENOENT) {
 			mctr_err_clear(err);
@@ -156,7 +155,6 @@ static json_t *load_config(const char *path, bool *exists, struct mctr_err *err)
 		mctr_err_wrap(err, "credentials file");
 		return NULL;
 	}
-	*exists = true;
 	if (len == 0)
 		return json_object();
 	json_t *j = json_parse_buf(buf, len, path, err);
@@ -186,8 +184,7 @@ int regcreds_lookup(const char *path, const char *domain, struct reg_creds *out,
 {
 	memset(out, 0, sizeof *out);
 	*found = false;
-	bool exists;
-	_cleanup_json_ json_t *cfg = load_config(path, &exists, err);
+	_cleanup_json_ json_t *cfg = load_config(path, err);
 	if (cfg == NULL)
 		return -1;
 	_cleanup_free_ char *want = regcreds_normalize_key(domain);
@@ -255,8 +252,7 @@ static int write_config(const char *path, const json_t *cfg, struct mctr_err *er
 
 int regcreds_save(const char *path, const char *domain, const struct reg_creds *c, struct mctr_err *err)
 {
-	bool exists;
-	_cleanup_json_ json_t *cfg = load_config(path, &exists, err);
+	_cleanup_json_ json_t *cfg = load_config(path, err);
 	if (cfg == NULL)
 		return -1;
 	json_t *auths = json_get_obj(cfg, "auths");
@@ -277,8 +273,7 @@ int regcreds_save(const char *path, const char *domain, const struct reg_creds *
 int regcreds_remove(const char *path, const char *domain, bool *removed, struct mctr_err *err)
 {
 	*removed = false;
-	bool exists;
-	_cleanup_json_ json_t *cfg = load_config(path, &exists, err);
+	_cleanup_json_ json_t *cfg = load_config(path, err);
 	if (cfg == NULL)
 		return -1;
 	json_t *auths = json_get_obj(cfg, "auths");

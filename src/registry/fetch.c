@@ -249,11 +249,6 @@ static void xfer_fail(struct registry_fetcher *f, struct xfer *x, struct mctr_er
 	xfer_finish(f, x, -1, err);
 }
 
-static bool retry_status(long status)
-{
-	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
-}
-
 /* A transfer ended (CURLMSG_DONE): done, retried, or failed. */
 static void xfer_ended(struct registry_fetcher *f, struct xfer *x, CURLcode rc)
 {
@@ -261,6 +256,9 @@ static void xfer_ended(struct registry_fetcher *f, struct xfer *x, CURLcode rc)
 	const char *host = registry_client_host(f->c);
 	long status = 0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+	char *eff = NULL;
+	if (curl_easy_getinfo(x->h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
+		x->resp.effective_host = reg_url_host(eff);
 	bool more = x->attempt < REGISTRY_MAX_ATTEMPTS;
 	if (x->sink_failed) {
 		xfer_fail(f, x, &x->sink_err);
@@ -298,7 +296,7 @@ static void xfer_ended(struct registry_fetcher *f, struct xfer *x, CURLcode rc)
 	 * expired.  Either way, once more from the registry with a new token. */
 	if ((status == 401 || status == 403) && !x->renewed) {
 		x->renewed = true;
-		reg_client_auth_failed(f->c, x->resp.www_auth, x->resp.n_www_auth);
+		reg_client_auth_failed(f->c, &x->resp);
 		xfer_retry_later(x, 0);
 		return;
 	}
@@ -306,12 +304,13 @@ static void xfer_ended(struct registry_fetcher *f, struct xfer *x, CURLcode rc)
 		xfer_retry_later(x, 0);
 		return;
 	}
-	long ra = registry_parse_retry_after(x->resp.retry_after, time(NULL));
-	if (retry_status(status) && more && ra <= 60) {
+	long wait = reg_retry_delay(x->attempt, status, x->resp.retry_after);
+	if (wait >= 0) {
 		mctr_info("%s: blob %s: HTTP %ld; retrying", host, x->digest, status);
-		xfer_retry_later(x, reg_backoff(x->attempt, ra));
+		xfer_retry_later(x, wait);
 		return;
 	}
+	long ra = registry_parse_retry_after(x->resp.retry_after, time(NULL));
 	_cleanup_free_ char *text = registry_error_text(status, x->resp.body, x->resp.len);
 	if (status == 429 && ra >= 0)
 		mctr_fail(&err, 0, "%s: blob %s: rate limited (%s); retry after %ld s", host, x->digest, text, ra);

@@ -346,13 +346,7 @@ static size_t body_cb(char *buf, size_t size, size_t n, void *arg)
 }
 
 int reg_http_get(struct registry_client *c, const struct reg_endpoint *ep, const char *url, const char *auth,
-                 const char *accept, struct reg_http_resp *r, struct mctr_err *err)
-{
-	return reg_http_get_code(c, ep, url, auth, accept, r, NULL, err);
-}
-
-int reg_http_get_code(struct registry_client *c, const struct reg_endpoint *ep, const char *url, const char *auth,
-                      const char *accept, struct reg_http_resp *r, CURLcode *code, struct mctr_err *err)
+                 const char *accept, struct reg_http_resp *r, CURLcode *code, struct mctr_err *err)
 {
 	CURL *h = c->easy;
 	curl_easy_reset(h);
@@ -361,8 +355,7 @@ int reg_http_get_code(struct registry_client *c, const struct reg_endpoint *ep, 
 		r->max = REG_ERROR_BODY_MAX;
 	struct curl_slist *headers = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
-	if (code != NULL)
-		*code = CURLE_OK;
+	*code = CURLE_OK;
 	int ret = reg_http_setup(c, h, ep, url, &headers, auth, accept, err);
 	if (ret == 0 && (curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_cb) != CURLE_OK ||
 	                 curl_easy_setopt(h, CURLOPT_WRITEDATA, r) != CURLE_OK ||
@@ -376,8 +369,7 @@ int reg_http_get_code(struct registry_client *c, const struct reg_endpoint *ep, 
 		char *eff = NULL;
 		if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff != NULL)
 			r->effective_host = reg_url_host(eff);
-		if (code != NULL)
-			*code = rc;
+		*code = rc;
 		if (rc == CURLE_WRITE_ERROR && r->too_big) {
 			ret = mctr_fail(err, 0, "%s: answer larger than %zu bytes", url, r->max);
 		} else if (rc != CURLE_OK) {

@@ -62,13 +62,10 @@ struct registry_client;
 int reg_http_setup(struct registry_client *c, CURL *h, const struct reg_endpoint *ep, const char *url,
                    struct curl_slist **headers, const char *auth, const char *accept, struct mctr_err *err);
 
-/* One blocking GET (body into r, at most r->max bytes). */
+/* One blocking GET (body into r, at most r->max bytes); *code tells the
+ * curl result (CURLE_OK when the request was made). */
 int reg_http_get(struct registry_client *c, const struct reg_endpoint *ep, const char *url, const char *auth,
-                 const char *accept, struct reg_http_resp *r, struct mctr_err *err);
-
-/* The same, telling the curl result (CURLE_OK when the request was made). */
-int reg_http_get_code(struct registry_client *c, const struct reg_endpoint *ep, const char *url, const char *auth,
-                      const char *accept, struct reg_http_resp *r, CURLcode *code, struct mctr_err *err);
+                 const char *accept, struct reg_http_resp *r, CURLcode *code, struct mctr_err *err);
 
 /* Does the endpoint's HTTPS port complete a TLS handshake?  (A loopback
  * registry that does not may be used over plain HTTP.)  Sends no request. */
@@ -139,10 +136,18 @@ const struct reg_endpoint *reg_client_endpoint(struct registry_client *c);
 char *reg_client_blob_url(struct registry_client *c, const char *digest);
 /* The Authorization value for the repository's pull scope (NULL: none). */
 int reg_client_auth(struct registry_client *c, char **value, struct mctr_err *err);
-/* A request was refused with 401 while using auth: forget the token so the
- * next reg_client_auth fetches a new one (challenges: the 401's headers). */
-void reg_client_auth_failed(struct registry_client *c, char **www_auth, size_t n);
-/* Seconds to wait before retry `attempt` (1...), given a Retry-After. */
+/* A request was refused with 401 (r: that answer): forget the endpoint's
+ * tokens so the next reg_client_auth fetches new ones.  The answer's
+ * challenges replace the recorded ones only when the endpoint itself sent
+ * them: a redirect target (a CDN) never names where credentials go. */
+void reg_client_auth_failed(struct registry_client *c, const struct reg_http_resp *r);
+/* Milliseconds to wait before retry `attempt` (1...), given a Retry-After
+ * in seconds (-1: none, exponential backoff). */
 long reg_backoff(int attempt, long retry_after);
+/* Milliseconds to wait before retrying an answer with this status (429,
+ * 500, 502, 503, 504) that was attempt `attempt` (1...), or -1 when it is
+ * not retried: another status, the last attempt, or a Retry-After longer
+ * than a minute (the caller reports the rate limit). */
+long reg_retry_delay(int attempt, long status, const char *retry_after);
 
 #endif

@@ -116,9 +116,8 @@ static int start_unpack(struct pull_layer *l, struct mctr_err *err)
 {
 	struct store *st = l->p->st;
 	struct staged_blob *sb = l->sb;
-	_cleanup_free_ char *what = xasprintf("%s", l->digest);
 	store_layer_tmpname(sb->layer_tmp);
-	struct layer_unpack_opts o = { .parent_dirfd = st->layers_fd, .dirname = sb->layer_tmp, .what = what };
+	struct layer_unpack_opts o = { .parent_dirfd = st->layers_fd, .dirname = sb->layer_tmp, .what = l->digest };
 	if (layer_unpack_start(&o, &l->u, err) < 0) {
 		sb->layer_tmp[0] = '\0';
 		return -1;
@@ -248,9 +247,8 @@ static int unpack_stored(struct pull_layer *l, struct mctr_err *err)
 	_cleanup_close_ int fd = store_blob_open(st, l->digest, err);
 	if (fd < 0)
 		return -1;
-	_cleanup_free_ char *what = xasprintf("%s", l->digest);
 	store_layer_tmpname(l->sb->layer_tmp);
-	struct layer_unpack_opts o = { .parent_dirfd = st->layers_fd, .dirname = l->sb->layer_tmp, .what = what };
+	struct layer_unpack_opts o = { .parent_dirfd = st->layers_fd, .dirname = l->sb->layer_tmp, .what = l->digest };
 	struct layer_stats stats;
 	if (layer_unpack_fd(&o, fd, l->sb->diff_id, &stats, err) < 0) {
 		l->sb->layer_tmp[0] = '\0';
