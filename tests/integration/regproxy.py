@@ -13,16 +13,25 @@ Faults, for deterministic tests (nothing here sleeps to make a point):
                        the connection until FILE given by --release exists
                        (then finishes the answer), or forever without --release
   --release FILE       see above
+  --drop-after N       the first blob GET longer than N bytes sends N bytes, then
+                       closes the connection (a network failure mid-blob)
   --ignore-range       drop Range headers (the registry answers 200 with the whole blob)
   --429-once           the first blob GET gets 429 with Retry-After: 1
+  --429-always SECS    every manifest and blob GET gets 429 with Retry-After: SECS
   --401-once           the first blob GET gets 401 with the upstream's challenge
                        (as an expired token would)
   --redirect-port P    blob GETs get 307 to this proxy's second listener on
                        port P (another "host" for a client), which serves the
                        blob from upstream with --redirect-auth's credentials
   --redirect-auth U:P  Basic credentials the second listener uses upstream
+  --redirect-401-once PATH  the first blob over 4 KiB (a layer, not a config) the
+                       second listener serves gets 401 with a Bearer challenge whose
+                       realm is PATH on the main listener (a CDN naming a realm)
   --static PATH=FILE=TYPE  answer GET PATH with FILE's bytes as Content-Type TYPE
                        (repeatable; a manifest the registry would not store)
+  --static-digest PATH=DIGEST  the --static answer at PATH says Docker-Content-Digest: DIGEST
+  --tls-cert F --tls-key K  the main listener speaks HTTPS with this certificate
+  --realm URL          the realm of the upstream's WWW-Authenticate challenges becomes URL
 """
 
 import argparse
@@ -31,6 +40,7 @@ import http.client
 import http.server
 import json
 import os
+import re
 import ssl
 import sys
 import threading
@@ -39,7 +49,7 @@ import urllib.parse
 
 ARGS = None
 LOCK = threading.Lock()
-ONCE = {"stall": False, "429": False, "401": False}
+ONCE = {"stall": False, "drop": False, "429": False, "401": False, "redirect-401": False}
 
 
 def log(**fields):
@@ -96,7 +106,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(path, "rb") as f:
                 body = f.read()
             self.entry(200, static=True)
-            return self.send_simple(200, [("Content-Type", ctype)], body)
+            headers = [("Content-Type", ctype)]
+            if self.path in ARGS.static_digests:
+                headers.append(("Docker-Content-Digest", ARGS.static_digests[self.path]))
+            return self.send_simple(200, headers, body)
+        if ARGS.too_many_always is not None and re.match(r"/v2/.+/(manifests|blobs)/", self.path):
+            self.entry(429)
+            body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
+            return self.send_simple(429, [("Retry-After", str(ARGS.too_many_always)),
+                                          ("Content-Type", "application/json")], body)
         if self.listener == "main" and is_blob:
             if ARGS.too_many_once and take_once("429"):
                 self.entry(429)
@@ -126,6 +144,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError as e:
             self.entry(502, error=str(e))
             return self.send_simple(502, body=str(e).encode())
+        length = int(resp.getheader("Content-Length") or 0)
+        if (self.listener == "redirect" and ARGS.redirect_401_once and "/blobs/sha256:" in self.path
+                and length > 4096 and take_once("redirect-401")):
+            resp.read()
+            realm = "http://127.0.0.1:%d%s" % (ARGS.port, ARGS.redirect_401_once)
+            self.entry(401, fault="redirect-401-once")
+            return self.send_simple(401, [("WWW-Authenticate", 'Bearer realm="%s",service="cdn"' % realm)])
         if force_401:
             # what an expired token gets: the registry's challenge
             resp.read()
@@ -143,17 +168,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() in ("connection", "transfer-encoding", "keep-alive"):
                 continue
+            if k.lower() == "www-authenticate" and ARGS.realm:
+                v = re.sub(r'realm="[^"]*"', 'realm="%s"' % ARGS.realm, v)
             self.send_header(k, v)
         self.end_headers()
-        length = int(resp.getheader("Content-Length") or 0)
-        stall = (ARGS.stall_after is not None and self.listener == "main" and "/blobs/sha256:" in self.path
-                 and status in (200, 206) and length > ARGS.stall_after and take_once("stall"))
+        is_blob = self.listener == "main" and "/blobs/sha256:" in self.path and status in (200, 206)
+        stall = (ARGS.stall_after is not None and is_blob and length > ARGS.stall_after and take_once("stall"))
+        drop = (ARGS.drop_after is not None and is_blob and length > ARGS.drop_after and take_once("drop"))
         self.entry(status)
         sent = 0
         while self.command != "HEAD":
             want = 65536
             if stall and sent < ARGS.stall_after:
                 want = min(want, ARGS.stall_after - sent)
+            if drop:
+                want = min(want, ARGS.drop_after - sent)
+                if want == 0:
+                    log(listener=self.listener, event="dropped", path=self.path, sent=sent)
+                    self.close_connection = True
+                    break
             chunk = resp.read(want)
             if not chunk:
                 break
@@ -176,9 +209,13 @@ class RedirectHandler(Handler):
     listener = "redirect"
 
 
-def serve(port, handler):
+def serve(port, handler, tls=None):
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     srv.daemon_threads = True
+    if tls is not None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.serve_forever()
 
 
@@ -192,24 +229,32 @@ def main():
     p.add_argument("--pidfile", help="write the process ID here (whoever started us may not know it)")
     p.add_argument("--stall-after", type=int)
     p.add_argument("--release")
+    p.add_argument("--drop-after", type=int)
     p.add_argument("--ignore-range", action="store_true")
     p.add_argument("--429-once", dest="too_many_once", action="store_true")
+    p.add_argument("--429-always", dest="too_many_always", type=int)
     p.add_argument("--401-once", dest="unauthorized_once", action="store_true")
     p.add_argument("--redirect-port", type=int)
     p.add_argument("--redirect-auth")
+    p.add_argument("--redirect-401-once")
     p.add_argument("--static", action="append", default=[])
+    p.add_argument("--static-digest", action="append", default=[])
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--realm")
     ARGS = p.parse_args()
     ARGS.statics = {}
     for s in ARGS.static:
         path, f, ctype = s.split("=", 2)
         ARGS.statics[path] = (f, ctype)
+    ARGS.static_digests = dict(s.split("=", 1) for s in ARGS.static_digest)
     if ARGS.pidfile:
         with open(ARGS.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
     if ARGS.redirect_port:
         threading.Thread(target=serve, args=(ARGS.redirect_port, RedirectHandler), daemon=True).start()
     print("regproxy on 127.0.0.1:%d -> %s" % (ARGS.port, ARGS.upstream), file=sys.stderr, flush=True)
-    serve(ARGS.port, Handler)
+    serve(ARGS.port, Handler, (ARGS.tls_cert, ARGS.tls_key) if ARGS.tls_cert else None)
 
 
 if __name__ == "__main__":

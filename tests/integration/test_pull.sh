@@ -1,8 +1,9 @@
 #!/bin/bash
 # mctr pull from a plain-HTTP loopback registry (Debian's docker-registry):
-# Docker's output forms, a second pull that asks for no blob, whiteouts,
-# multi-platform indexes and --platform, Docker schema 2, errors in one line,
-# a tampered blob, the HTTP-fallback policy, and the Debian image.
+# Docker's output forms, a second pull that asks for no blob, parallel layer
+# downloads, whiteouts, multi-platform indexes, Docker manifest lists and
+# --platform, Docker schema 2, errors in one line, digests checked, a tampered
+# blob, the HTTP-fallback policy, and the Debian image.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=pull_lib.sh
@@ -21,6 +22,11 @@ INDEX_DIGEST=$(python3 "$PULL_TEST_DIR/mkindex.py" "$F/busybox-oci-gzip" "$T_SAN
 skopeo --insecure-policy copy -q --all --dest-tls-verify=false "oci:$T_SANDBOX/multi:latest" "docker://$REG/multi:latest"
 skopeo --insecure-policy copy -q --format v2s2 --dest-tls-verify=false "oci:$F/busybox-oci-gzip:latest" \
 	"docker://$REG/schema2:latest"
+# the same index as a Docker manifest list of schema 2 manifests
+skopeo --insecure-policy copy -q --all --format v2s2 --dest-tls-verify=false "oci:$T_SANDBOX/multi:latest" \
+	"docker://$REG/dlist:latest"
+LIST_DIGEST=sha256:$(curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+	"http://$REG/v2/dlist/manifests/latest" | sha256sum | cut -d' ' -f1)
 BB_MANIFEST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
 	"$F/busybox-oci-gzip/index.json")
 BB_LAYER=$(layer_hex_of "$F/busybox-oci-gzip")
@@ -58,6 +64,41 @@ assert_contains "$OUT" $'\e[3A' "cursor moves up over the 3 layer lines"
 assert_contains "$OUT" "Pull complete"
 assert_contains "$OUT" "Digest: sha256:"
 
+t_begin "layers download in parallel: the small ones finish while the big one stalls"
+# layered: layer 1 is ~1 MB, layers 2 and 3 a few hundred bytes, the config 825
+release=$T_SANDBOX/release-parallel
+proxy_start parallel "http://$REG" --stall-after 1000 --release "$release"
+blob_gets_seen() { [[ $(grep '"method": "GET"' "$PROXY_LOG" | grep -c '/blobs/sha256:') == "$1" ]]; }
+stalled() { grep -q '"event": "stalled"' "$PROXY_LOG"; }
+"$MCTR_BIN" --root "$T_SANDBOX/r-par" pull -q "$PROXY_HOST/layered" >"$T_SANDBOX/par.out" 2>&1 &
+pid=$!
+if wait_for stalled && wait_for blob_gets_seen 4; then ok; else
+	fail "while layer 1 stalls, not every other blob was asked for: $(cat "$PROXY_LOG")"
+fi
+touch "$release"
+st=0
+wait "$pid" || st=$?
+assert_eq 0 "$st" "pull: $(cat "$T_SANDBOX/par.out")"
+assert_eq 1 "$(proxy_count '"event": "released"')" "stalled blob released"
+
+t_begin "max-concurrent-downloads 1: one layer at a time"
+mctr_config '{"max-concurrent-downloads": 1}'
+release=$T_SANDBOX/release-serial
+proxy_start serial "http://$REG" --stall-after 1000 --release "$release"
+"$MCTR_BIN" --root "$T_SANDBOX/r-serial" pull -q "$PROXY_HOST/layered" >"$T_SANDBOX/serial.out" 2>&1 &
+pid=$!
+wait_for stalled || fail "layer 1 never stalled"
+# Time for a client that ignores the bound to ask for the other layers (this
+# wait can only hide such a bug, never fail a correct client).
+sleep 0.3
+assert_eq 2 "$(grep '"method": "GET"' "$PROXY_LOG" | grep -c '/blobs/sha256:')" "blobs asked for (config, layer 1)"
+touch "$release"
+st=0
+wait "$pid" || st=$?
+assert_eq 0 "$st" "pull: $(cat "$T_SANDBOX/serial.out")"
+assert_eq 4 "$(grep '"method": "GET"' "$PROXY_LOG" | grep -c '/blobs/sha256:')" "blobs asked for in all"
+mctr_config '{}'
+
 t_begin "the layered image: whiteouts and the opaque directory in overlay form"
 expect_status 0 mctr pull -q "$REG/layered"
 read -r _ l2 l3 <<<"$(image_field "$REG/layered" '" ".join(l[7:] for l in i["RootFS"]["Layers"])')"
@@ -88,6 +129,16 @@ assert_not_contains "$ERR" "unknown"
 expect_status 125 mctr pull --platform "linux/" "$REG/multi"
 assert_contains "$ERR" "--platform"
 
+t_begin "a Docker manifest list: the host's platform by default, --platform another"
+r_list=$T_SANDBOX/r-list
+expect_status 0 mctr_at "$r_list" pull "$REG/dlist"
+assert_contains "$OUT" "Digest: $LIST_DIGEST"
+assert_eq amd64 "$(MCTR_ROOT=$r_list image_field "$REG/dlist" 'i["Architecture"]')" "default platform"
+assert_eq application/vnd.docker.distribution.manifest.v2+json \
+	"$(MCTR_ROOT=$r_list image_field "$REG/dlist" 'i["Manifest"]["MediaType"]')" "manifest media type"
+expect_status 0 mctr_at "$r_list" pull -q --platform linux/arm64 "$REG/dlist"
+assert_eq arm64 "$(MCTR_ROOT=$r_list image_field "$REG/dlist" 'i["Architecture"]')" "--platform linux/arm64"
+
 t_begin "a Docker schema 2 image"
 expect_status 0 mctr pull "$REG/schema2"
 assert_eq application/vnd.docker.distribution.manifest.v2+json \
@@ -105,19 +156,28 @@ expect_status 125 mctr pull "$REG/UPPER"
 assert_contains "$ERR" "invalid reference"
 assert_listing_unchanged errors
 
-t_begin "schema 1 and a mediaType that contradicts Content-Type are refused"
+t_begin "schema 1, a mediaType that contradicts Content-Type, a wrong Docker-Content-Digest are refused"
 printf '{"schemaVersion":1,"name":"s1","tag":"latest","fsLayers":[],"history":[]}' >"$T_SANDBOX/s1.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(d))' \
 	"$F/busybox-oci-gzip/blobs/sha256/${BB_MANIFEST#sha256:}" >"$T_SANDBOX/oci-manifest.json"
+OCI_MT=application/vnd.oci.image.manifest.v1+json
+ZERO=sha256:$(printf '0%.0s' {1..64})
 proxy_start static "http://$REG" \
 	--static "/v2/s1/manifests/latest=$T_SANDBOX/s1.json=application/vnd.docker.distribution.manifest.v1+prettyjws" \
-	--static "/v2/mismatch/manifests/latest=$T_SANDBOX/oci-manifest.json=application/vnd.docker.distribution.manifest.v2+json"
+	--static "/v2/mismatch/manifests/latest=$T_SANDBOX/oci-manifest.json=application/vnd.docker.distribution.manifest.v2+json" \
+	--static "/v2/baddigest/manifests/latest=$T_SANDBOX/oci-manifest.json=$OCI_MT" \
+	--static-digest "/v2/baddigest/manifests/latest=$ZERO" \
+	--static "/v2/bydigest/manifests/$ZERO=$T_SANDBOX/oci-manifest.json=$OCI_MT"
 snapshot_listing refused
 expect_status 125 mctr pull "$PROXY_HOST/s1"
 assert_contains "$ERR" "schema 1"
 assert_contains "$ERR" "not supported"
 expect_status 125 mctr pull "$PROXY_HOST/mismatch"
 assert_contains "$ERR" "mediaType application/vnd.oci.image.manifest.v1+json does not match its Content-Type"
+expect_status 125 mctr pull "$PROXY_HOST/baddigest"
+assert_contains "$ERR" "does not match its Docker-Content-Digest $ZERO"
+expect_status 125 mctr pull "$PROXY_HOST/bydigest@$ZERO"
+assert_contains "$ERR" "content does not match the digest"
 assert_listing_unchanged refused
 
 t_begin "a blob that does not match its digest: the pull fails naming it, nothing of it stays"

@@ -3,7 +3,9 @@
 # untrusted certificate refused, --tls-verify=false and insecure-registries;
 # htpasswd Basic auth; token auth (anonymous, a private repository,
 # credentials from --creds and from config.json, the token cache, a 401 that
-# renews the token); credentials never following a redirect to another host.
+# renews the token); credentials never following a redirect to another host,
+# nor going where a redirect target's challenge says, nor to a plain-HTTP
+# token realm of a TLS registry.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=pull_lib.sh
@@ -113,10 +115,17 @@ redirected=$(grep '"listener": "redirect"' "$PROXY_LOG" || true)
 assert_contains "$redirected" "/blobs/sha256:" "blobs came through the redirect"
 assert_not_contains "$redirected" '"authorization": true'
 
+t_begin "a 401 from a redirect target does not choose where the credentials go"
+proxy_start cdn401 "https://$AUTH" --cafile "$REG_CA" --redirect-port "$(free_port)" --redirect-auth mctr:secret \
+	--redirect-401-once /cdn-realm
+expect_status 0 mctr_at "$(fresh_root cdn401)" pull -q --creds mctr:secret "$PROXY_HOST/library/busybox"
+assert_eq 1 "$(proxy_count '"fault": "redirect-401-once"')" "401s from the redirect target"
+assert_eq 0 "$(proxy_count '/cdn-realm')" "requests to the realm it named"
+
 # ---- token auth ----------------------------------------------------------------------
 
 registry_start token token
-TOK=$REG_HOST TOKEN_LOG=$REG_TOKEN_LOG
+TOK=$REG_HOST TOKEN_LOG=$REG_TOKEN_LOG TOK_DIR=$REG_DATADIR
 registry_push "$BB" library/busybox:latest
 registry_push "$BB" private/busybox:latest
 trust_ca "$TOK" "$REG_CA"
@@ -150,3 +159,11 @@ proxy_start renew "https://$TOK" --cafile "$REG_CA" --401-once
 expect_status 0 mctr_at "$(fresh_root renew)" pull -q "$PROXY_HOST/library/busybox"
 assert_eq 1 "$(proxy_count '"fault": "401-once"')" "401s sent"
 assert_eq 2 "$(wc -l <"$TOKEN_LOG")" "token requests (the first, and one after the 401)"
+
+t_begin "a TLS registry naming a plain-HTTP token realm: refused, nothing sent there"
+proxy_start httprealm "https://$TOK" --cafile "$REG_CA" --tls-cert "$TOK_DIR/server.crt" \
+	--tls-key "$TOK_DIR/server.key" --realm "http://127.0.0.1:$(free_port)/token"
+trust_ca "$PROXY_HOST" "$REG_CA"
+expect_status 125 mctr_at "$(fresh_root httprealm)" pull --creds mctr:secret "$PROXY_HOST/library/busybox"
+assert_contains "$ERR" "$PROXY_HOST: refusing the plain-HTTP token realm http://127.0.0.1:"
+assert_contains "$(cat "$PROXY_LOG")" '"path": "/v2/"' "the registry was asked over TLS"

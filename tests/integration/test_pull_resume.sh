@@ -1,7 +1,7 @@
 #!/bin/bash
 # mctr pull when things go wrong on the way: killed mid-blob (kill -9) and
-# resumed with a Range request, two pulls of one image at once into one store,
-# a registry that answers 429.  A proxy (regproxy.py) in front of the
+# resumed with a Range request, a connection that breaks mid-blob, two pulls
+# of one image at once into one store, a registry that answers 429.  A proxy (regproxy.py) in front of the
 # registry stalls a blob after N bytes and logs every request, so each case is
 # deterministic: the test waits for events, never for time.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -50,6 +50,17 @@ assert_no_file "$MCTR_ROOT/ingest/$BB_LAYER.partial"
 store_check
 diff_id=$(mctr inspect "$PROXY_HOST/library/busybox" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"]["Layers"][0][7:])')
 assert_file_exists "$MCTR_ROOT/layers/$diff_id/bin/busybox"
+
+t_begin "the connection breaks mid-blob: the same pull resumes it with a Range request"
+proxy_start drop "http://$REG" --drop-after "$STALL"
+r=$T_SANDBOX/r-drop
+expect_status 0 "$MCTR_BIN" --root "$r" pull -q "$PROXY_HOST/library/busybox"
+assert_eq 1 "$(proxy_count '"event": "dropped"')" "connections dropped"
+blob_lines=$(grep '"method": "GET"' "$PROXY_LOG" | grep "/blobs/sha256:$BB_LAYER")
+assert_eq 2 "$(wc -l <<<"$blob_lines")" "layer requests"
+assert_contains "$(tail -1 <<<"$blob_lines")" "\"range\": \"bytes=$STALL-\""
+assert_contains "$(tail -1 <<<"$blob_lines")" '"status": 206'
+store_check "$r"
 
 t_begin "a partial download the server will not resume (200, not 206) starts over"
 MCTR_ROOT=$T_SANDBOX/r-norange
@@ -101,3 +112,21 @@ proxy_start ratelimit "http://$REG" --429-once
 expect_status 0 "$MCTR_BIN" --root "$T_SANDBOX/r429" pull -q "$PROXY_HOST/library/busybox"
 assert_eq 1 "$(proxy_count '"status": 429')" "429 answers"
 assert_contains "$(grep "/blobs/sha256:$BB_LAYER" "$PROXY_LOG" | tail -1)" '"status": 200'
+
+t_begin "429 with a Retry-After over a minute: not waited for; the error gives the time"
+proxy_start ratelong "http://$REG" --429-always 3600
+r=$T_SANDBOX/r429long
+mctr_at_r() { "$MCTR_BIN" --root "$r" "$@"; }
+mctr_at_r images >/dev/null
+MCTR_ROOT=$r snapshot_listing ratelimit
+expect_status 125 mctr_at_r pull "$PROXY_HOST/library/busybox"
+assert_contains "$ERR" "$PROXY_HOST: rate limited (toomanyrequests: slow down); retry after 3600 s"
+assert_eq 1 "$(proxy_count '/manifests/')" "manifest requests"
+MCTR_ROOT=$r assert_listing_unchanged ratelimit
+
+t_begin "429 every time: retried a bounded number of times, then the error"
+proxy_start ratealways "http://$REG" --429-always 0
+expect_status 125 mctr_at_r pull "$PROXY_HOST/library/busybox"
+assert_contains "$ERR" "rate limited (toomanyrequests: slow down)"
+assert_eq 5 "$(proxy_count '/manifests/')" "manifest requests (REGISTRY_MAX_ATTEMPTS)"
+MCTR_ROOT=$r assert_listing_unchanged ratelimit

@@ -1,6 +1,7 @@
 /* Unit tests for src/registry: challenge parsing, scopes and token URLs,
  * token answers, Docker config.json, /etc/mctr/config.json, endpoints and
  * the HTTP-fallback policy, registry error texts, Retry-After, base64. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -150,6 +151,16 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 }
 
+static int count_entries(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	return n;
+}
+
 START_TEST(creds_keys)
 {
 	static const struct {
@@ -200,13 +211,24 @@ START_TEST(creds_read_write_remove)
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0600);
 	/* other keys and entries survive a save */
-	write_file(path, "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"aHVidXNlcjpodWJwYXNz\"},"
-	                 "\"other.example\":{\"auth\":\"bzpw\"},\"nocreds.example\":{}},"
-	                 "\"credsStore\":\"desktop\",\"proxies\":{\"default\":{\"httpProxy\":\"x\"}}}", 0644);
+	const char *before = "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"aHVidXNlcjpodWJwYXNz\"},"
+	                     "\"other.example\":{\"auth\":\"bzpw\"},\"nocreds.example\":{}},"
+	                     "\"credsStore\":\"desktop\",\"proxies\":{\"default\":{\"httpProxy\":\"x\"}}}";
+	write_file(path, before, 0644);
+	/* a hard link to the old file: a save that rewrote the file in place
+	 * (not a temp file renamed over it) would change it too */
+	_cleanup_free_ char *old_link = path_join(sub, "old.json");
+	ck_assert_int_eq(link(path, old_link), 0);
 	struct reg_creds local = { .username = (char *)"mctr", .password = (char *)"se:cret" };
 	ck_assert_msg(regcreds_save(path, "127.0.0.1:5000", &local, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	_cleanup_free_ char *old_text = NULL;
+	size_t old_len;
+	ck_assert_int_eq(file_read_at(AT_FDCWD, old_link, 4096, &old_text, &old_len, &err), 0);
+	ck_assert_str_eq(old_text, before);
+	ck_assert_int_eq(unlink(old_link), 0);
+	ck_assert_int_eq(count_entries(sub), 1); /* no temp file left behind */
 	_cleanup_json_ json_t *j = json_load_at(AT_FDCWD, path, &err);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(json_get_str(j, "credsStore"), "desktop");
@@ -240,6 +262,18 @@ START_TEST(creds_read_write_remove)
 	ck_assert_ptr_null(json_get_obj(auths, REGCREDS_DOCKER_HUB_KEY));
 	ck_assert_ptr_nonnull(json_get_obj(auths, "127.0.0.1:5000"));
 	ck_assert_str_eq(json_get_str(j, "credsStore"), "desktop");
+	/* a symlinked config.json stays a symlink, to the updated file */
+	_cleanup_free_ char *real = path_join(dir, "real.json");
+	ck_assert_int_eq(rename(path, real), 0);
+	ck_assert_int_eq(symlink(real, path), 0);
+	ck_assert_msg(regcreds_save(path, "docker.io", &hub, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(lstat(path, &sb), 0);
+	ck_assert(S_ISLNK(sb.st_mode));
+	ck_assert_int_eq(regcreds_lookup(real, "docker.io", &c, &found, &err), 0);
+	ck_assert(found);
+	regcreds_clear(&c);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rename(real, path), 0);
 	/* a broken file is an error naming it */
 	write_file(path, "{\"auths\":{\"x\":{\"auth\":\"!!!\"}}}", 0600);
 	ck_assert_int_lt(regcreds_lookup(path, "x", &c, &found, &err), 0);
@@ -265,7 +299,11 @@ START_TEST(config_file)
 	ck_assert_str_eq(c.mirrors[1], "http://127.0.0.1:6000");
 	ck_assert_ptr_null(c.mirrors[2]);
 	ck_assert_int_eq(c.max_downloads, 5);
-	ck_assert_str_eq(c.certs_dirs[0], "/etc/mctr/certs.d"); /* the defaults */
+	/* the defaults: mctr's own, then where podman and Docker users keep CAs */
+	ck_assert_str_eq(c.certs_dirs[0], "/etc/mctr/certs.d");
+	ck_assert_str_eq(c.certs_dirs[1], "/etc/containers/certs.d");
+	ck_assert_str_eq(c.certs_dirs[2], "/etc/docker/certs.d");
+	ck_assert_ptr_null(c.certs_dirs[3]);
 	ck_assert(regconfig_is_insecure(&c, "reg.local:5000"));
 	ck_assert(regconfig_is_insecure(&c, "REG.local:5000"));
 	ck_assert(!regconfig_is_insecure(&c, "reg.local"));
