@@ -146,9 +146,14 @@ int file_write_atomic_at(int dirfd, const char *name, const void *buf, size_t le
 	_cleanup_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return mctr_fail_errno(err, "create %s", tmp);
-	if (fchmod(fd, mode) < 0 || fd_write_all(fd, buf, len, err) < 0 || fsync(fd) < 0) {
-		if (err != NULL && err->msg[0] == '\0')
-			mctr_fail_errno(err, "write %s", tmp);
+	int rc = 0;
+	if (fchmod(fd, mode) < 0)
+		rc = mctr_fail_errno(err, "chmod %s", tmp);
+	else if (fd_write_all(fd, buf, len, err) < 0)
+		rc = -1;
+	else if (fsync(fd) < 0)
+		rc = mctr_fail_errno(err, "fsync %s", tmp);
+	if (rc < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return mctr_err_wrap(err, "%s", name);
 	}
@@ -349,7 +354,9 @@ static int walk_in_root(int rootfd, const char *path, int flags, mode_t mode, bo
 			if (n < 0)
 				break;
 			target[n] = '\0';
-			char *joined = xasprintf("%s/%s", target, p);
+			/* A link at the last component stays the last component:
+			 * "target/" would demand a directory. */
+			char *joined = last ? xstrdup(target) : xasprintf("%s/%s", target, p);
 			free(rest);
 			rest = joined;
 			p = rest;

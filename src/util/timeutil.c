@@ -21,11 +21,14 @@ long long rfc3339_parse(const char *s)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+		/* Exactly "hh:mm": the offset is read only after its shape is checked. */
+		const char *o = p + 1;
+		if (!isdigit((unsigned char)o[0]) || !isdigit((unsigned char)o[1]) || o[2] != ':' ||
+		    !isdigit((unsigned char)o[3]) || !isdigit((unsigned char)o[4]))
 			return -1;
+		long hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
 		offset = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
-		p += 6;
+		p = o + 5;
 	} else {
 		return -1;
 	}
