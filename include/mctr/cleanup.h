@@ -38,6 +38,15 @@ static inline void mctr_closedirp(DIR **d)
 		closedir(*d);
 }
 
+/* Length of a NULL-terminated vector of strings (0 for NULL). */
+static inline size_t mctr_strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v != NULL && v[n] != NULL)
+		n++;
+	return n;
+}
+
 /* Free a NULL-terminated vector of strings. */
 static inline void mctr_strv_free(char **v)
 {

@@ -1,7 +1,8 @@
 /* The CLI: a table of commands (main.c), one small file per command.
- * Commands that move image bytes live in the image module (src/cli/module,
- * built into mctr-image.so) and are resolved by name on first use, so the
- * core binary never loads libcurl, libarchive or libcrypto. */
+ * Commands that move image bytes live in the modules (src/cli/module built
+ * into mctr-image.so, src/cli/registry into mctr-registry.so) and are
+ * resolved by name on first use, so the core binary never loads libcurl,
+ * libarchive or libcrypto. */
 #ifndef MCTR_CLI_H
 #define MCTR_CLI_H
 
@@ -94,7 +95,11 @@ int cmd_logs(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_exec(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int cmd_runtime_run(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 
-/* Commands in the image module (mctr-image.so), by symbol name. */
+/* "mctr version X" (mctr version, mctr --version). */
+void cli_print_version(void);
+
+/* Commands in the modules, by symbol name: mctr-image.so (load, import,
+ * save, system check) and mctr-registry.so (pull, login, logout). */
 int mctr_cmd_load(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int mctr_cmd_import(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 int mctr_cmd_save(struct cli *cli, int argc, char **argv, struct mctr_err *err);
@@ -104,8 +109,6 @@ int mctr_cmd_login(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 int mctr_cmd_logout(struct cli *cli, int argc, char **argv, struct mctr_err *err);
 /* --tls-verify[=true|false] (pull, login): *off when false. */
 int cli_parse_tls_verify(const char *arg, bool *off, struct mctr_err *err);
-
-
 
 /* Names of the containers using the image with this ID (NULL-terminated). */
 int cli_image_users(struct cli *cli, const char *image_id, char ***users, struct mctr_err *err);

@@ -12,6 +12,7 @@
 static const char usage[] = "Usage: mctr images [OPTIONS]\n\n"
                             "List images.\n\n"
                             "Options:\n"
+                            "  -a, --all            accepted for Docker (mctr has no intermediate images)\n"
                             "  -q, --quiet          only show image IDs\n"
                             "      --no-trunc       show full image IDs\n"
                             "      --format json    print one JSON array (Podman's keys)\n";
@@ -69,6 +70,7 @@ static void print_row(const struct store_image *img, const char *repo, const cha
 int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 {
 	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "no-trunc", no_argument, NULL, 'T' },
 		{ "format", required_argument, NULL, 'f' },

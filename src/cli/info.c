@@ -109,8 +109,25 @@ int cmd_info(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	return 0;
 }
 
-int cmd_version(struct cli *cli, int argc, char **argv, struct mctr_err *err)
+void cli_print_version(void)
 {
 	printf("mctr version %s\n", MCTR_VERSION);
+}
+
+static const char version_usage[] = "Usage: mctr version\n\n"
+                                    "Show the version (also mctr --version).\n";
+
+int cmd_version(struct cli *cli, int argc, char **argv, struct mctr_err *err)
+{
+	struct cli_opts o = { version_usage, "", NULL };
+	int c;
+	while ((c = cli_getopt(argc, argv, &o)) != -1) {
+		switch (c) {
+			CLI_OPT_COMMON_CASES(err);
+		}
+	}
+	if (cli_want_operands(argc, optind, 0, 0, version_usage, err) < 0)
+		return -1;
+	cli_print_version();
 	return 0;
 }

@@ -12,9 +12,9 @@
 
 struct command {
 	const char *name;
-	const char *group;  /* NULL, "image", "container" or "system" */
+	const char *group;  /* NULL, or one of groups[] */
 	cli_cmd_fn fn;      /* core command, or NULL ... */
-	const char *symbol; /* ... for one resolved from the image module */
+	const char *symbol; /* ... for one resolved from a module (cli_module_command) */
 	const char *summary;
 };
 
@@ -68,6 +68,14 @@ static const struct command commands[] = {
 
 static const char *const groups[] = { "image", "container", "system", "runtime" };
 
+/* Is c a command of group (NULL: a top-level command)? */
+static bool in_group(const struct command *c, const char *group)
+{
+	if (group == NULL || c->group == NULL)
+		return group == c->group;
+	return strcmp(group, c->group) == 0;
+}
+
 static void print_usage(FILE *f, const char *group)
 {
 	if (group == NULL)
@@ -84,9 +92,8 @@ static void print_usage(FILE *f, const char *group)
 		fprintf(f, "Usage: mctr %s COMMAND [ARGS...]\n\nCommands:\n", group);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		const struct command *c = &commands[i];
-		if ((group == NULL) != (c->group == NULL) || (group && strcmp(group, c->group) != 0))
-			continue;
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+		if (in_group(c, group))
+			fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	}
 	if (group == NULL) {
 		fprintf(f, "\nGroups:\n");
@@ -100,9 +107,7 @@ static const struct command *find_command(const char *group, const char *name)
 {
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		const struct command *c = &commands[i];
-		if ((group == NULL) != (c->group == NULL) || (group && strcmp(group, c->group) != 0))
-			continue;
-		if (strcmp(c->name, name) == 0)
+		if (in_group(c, group) && strcmp(c->name, name) == 0)
 			return c;
 	}
 	return NULL;
@@ -156,7 +161,8 @@ static int run_main(int argc, char **argv, struct mctr_err *err)
 			mctr_log_set_level(MCTR_LOG_DEBUG);
 			break;
 		case 'v':
-			return cmd_version(&cli, 0, NULL, err);
+			cli_print_version();
+			return 0;
 		case 'h':
 			print_usage(stdout, NULL);
 			return 0;

@@ -41,14 +41,6 @@ static const char *matching_name(const struct store_image *img, const char *arg)
 	return NULL;
 }
 
-static size_t strv_len(char **v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
 static int remove_one(struct cli *cli, const char *arg, void *forcep, struct mctr_err *err)
 {
 	bool force = *(bool *)forcep;
@@ -59,9 +51,7 @@ static int remove_one(struct cli *cli, const char *arg, void *forcep, struct mct
 	int rc = -1;
 	_cleanup_strv_ char **users = NULL;
 	const char *name = matching_name(img, arg);
-	size_t n_names = strv_len(img->names);
-	if (cli_image_users(cli, img->id, &users, err) < 0)
-		goto out;
+	size_t n_names = mctr_strv_len(img->names);
 	if (name != NULL && n_names > 1) {
 		/* One of several names: untag only. */
 		if (store_remove_name(st, name, true, err) < 0)
@@ -75,6 +65,8 @@ static int remove_one(struct cli *cli, const char *arg, void *forcep, struct mct
 		               digest_hex(img->id), n_names);
 		goto out;
 	}
+	if (cli_image_users(cli, img->id, &users, err) < 0)
+		goto out;
 	if (users[0] != NULL && !force) {
 		rc = mctr_fail(err, 0, "unable to remove image %s: container %s is using it (use -f to untag it anyway)",
 		               arg, users[0]);
@@ -153,10 +145,12 @@ int cmd_image_prune(struct cli *cli, int argc, char **argv, struct mctr_err *err
 		return -1;
 	int rc = 0;
 	bool header = false;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		_cleanup_strv_ char **users = NULL;
-		if ((!all && list[i]->names[0] != NULL) || (rc = cli_image_users(cli, list[i]->id, &users, err)) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (!all && list[i]->names[0] != NULL)
 			continue;
+		_cleanup_strv_ char **users = NULL;
+		if ((rc = cli_image_users(cli, list[i]->id, &users, err)) < 0)
+			break;
 		if (users[0] != NULL)
 			continue;
 		if ((rc = store_remove_image(st, list[i]->manifest_digest, false, err)) < 0)
