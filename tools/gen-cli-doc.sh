@@ -1,12 +1,12 @@
 #!/bin/bash
-# Usage: tools/gen-cli-doc.sh [MCTR_BIN]
+# Usage: tools/gen-cli-doc.sh [MCTR_BIN [OUT]]
 #
-# Writes docs/cli.md from mctr's own --help texts, so the reference cannot
-# drift from the code.
+# Writes docs/cli.md (or OUT) from mctr's own --help texts, so the reference
+# cannot drift from the code (tests/integration/test_cli.sh compares them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build/mctr}
-out=docs/cli.md
+out=${2:-docs/cli.md}
 {
 	echo "# mctr command reference"
 	echo
@@ -16,7 +16,7 @@ out=docs/cli.md
 	"$bin" --help
 	echo '```'
 	for c in run create start ps logs exec stop kill wait rm "container prune" images load import save pull login logout \
-		tag rmi inspect "image prune" info "system check" "runtime run"; do
+		tag rmi inspect "image prune" info version "system check" "runtime run"; do
 		echo
 		echo "## mctr $c"
 		echo
