@@ -54,13 +54,10 @@ static int bind_host_node(int rootfd, const char *path, mode_t type, dev_t dev, 
 	return rt_bind_into_root(src, rootfd, path, false, 0, 0, err);
 }
 
-static int make_node(int rootfd, const char *path, mode_t type, mode_t perm, dev_t dev, uid_t uid, gid_t gid,
-                     struct mctr_err *err)
+/* The node base in dir, which is path's parent inside rootfd. */
+static int make_node_at(int rootfd, int dir, const char *base, const char *path, mode_t type, mode_t perm,
+                        dev_t dev, uid_t uid, gid_t gid, struct mctr_err *err)
 {
-	const char *base;
-	_cleanup_close_ int dir = open_parent(rootfd, path, &base, err);
-	if (dir < 0)
-		return -1;
 	/* Whatever the image has there (a file, a symlink) goes. */
 	if (unlinkat(dir, base, 0) < 0 && errno != ENOENT && errno != EISDIR)
 		return mctr_fail_errno(err, "remove %s", path);
@@ -75,6 +72,16 @@ static int make_node(int rootfd, const char *path, mode_t type, mode_t perm, dev
 	if (fchownat(dir, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return mctr_fail_errno(err, "chown %s", path);
 	return 0;
+}
+
+static int make_node(int rootfd, const char *path, mode_t type, mode_t perm, dev_t dev, uid_t uid, gid_t gid,
+                     struct mctr_err *err)
+{
+	const char *base;
+	_cleanup_close_ int dir = open_parent(rootfd, path, &base, err);
+	if (dir < 0)
+		return -1;
+	return make_node_at(rootfd, dir, base, path, type, perm, dev, uid, gid, err);
 }
 
 static int make_symlink(int devfd, const char *name, const char *target, struct mctr_err *err)
@@ -94,23 +101,24 @@ static int make_symlink(int devfd, const char *name, const char *target, struct 
 
 int rt_devices_setup(const struct rt_spec *spec, int rootfd, struct mctr_err *err)
 {
+	/* /dev is resolved once for the default nodes and the symlinks. */
+	_cleanup_close_ int dev = mkdir_in_root(rootfd, "/dev", 0755, err);
+	if (dev < 0)
+		return -1;
 	char path[64];
 	for (size_t i = 0; i < sizeof default_devices / sizeof default_devices[0]; i++) {
 		snprintf(path, sizeof path, "/dev/%s", default_devices[i].name);
-		dev_t dev = makedev(default_devices[i].major, default_devices[i].minor);
-		if (make_node(rootfd, path, S_IFCHR, 0666, dev, 0, 0, err) < 0)
+		dev_t nr = makedev(default_devices[i].major, default_devices[i].minor);
+		if (make_node_at(rootfd, dev, default_devices[i].name, path, S_IFCHR, 0666, nr, 0, 0, err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < spec->n_devices; i++) {
 		const struct rt_device *d = &spec->devices[i];
 		mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
-		dev_t dev = makedev(d->major, d->minor);
-		if (make_node(rootfd, d->path, type, d->mode & 07777, dev, d->uid, d->gid, err) < 0)
+		dev_t nr = makedev(d->major, d->minor);
+		if (make_node(rootfd, d->path, type, d->mode & 07777, nr, d->uid, d->gid, err) < 0)
 			return -1;
 	}
-	_cleanup_close_ int dev = mkdir_in_root(rootfd, "/dev", 0755, err);
-	if (dev < 0)
-		return -1;
 	for (size_t i = 0; i < sizeof dev_symlinks / sizeof dev_symlinks[0]; i++)
 		if (make_symlink(dev, dev_symlinks[i].name, dev_symlinks[i].target, err) < 0)
 			return -1;
