@@ -190,6 +190,14 @@ int cgroup_create(struct cgroup *cg, const struct cgroup_resources *res, struct 
  * When false the runtime should drop CAP_MKNOD and say why. */
 bool cgroup_can_restrict_devices(struct cgroup *cg);
 
+/* Whether the host can limit swap, as Docker's sysinfo SwapLimit decides
+ * (without it `run` drops any swap limit with a warning, see
+ * spec_options.swap_limit_unsupported): v1 and hybrid: the memory
+ * hierarchy's root has memory.memsw.limit_in_bytes (swap accounting on);
+ * v2: the root's cgroup.controllers lists memory.  opts may be NULL (the
+ * default root, detected). */
+bool cgroup_swap_limit_supported(const struct cgroup_opts *opts);
+
 /* Move process pid (all its threads) into the cgroup in every hierarchy.
  * EINVAL is retried a few times, 30 ms apart, as runc does: it is what a
  * task still in TASK_NEW gets. */
@@ -221,7 +229,9 @@ int cgroup_oom_kill_count(struct cgroup *cg, uint64_t *count, struct mctr_err *e
 /* Remove the cgroup from every hierarchy: SIGKILL whatever is left, wait up
  * to CGROUP_DESTROY_TIMEOUT_MS for it to leave, then rmdir the leaf (and any
  * child cgroups, deepest first) in each hierarchy.  A missing leaf is fine,
- * so this also cleans up after a crashed run.  Parents ("mctr") are left. */
+ * so this also cleans up after a crashed run.  Parents left empty ("mctr"
+ * after the last container) are removed too, except on fake trees; one
+ * still in use stays. */
 int cgroup_destroy(struct cgroup *cg, struct mctr_err *err);
 
 #endif

@@ -47,7 +47,7 @@ const char *cgroup_mode_name(enum cgroup_mode mode)
 
 /* ---- detection ---------------------------------------------------------- */
 
-static bool fs_is(const char *path, unsigned long magic)
+bool cg_fs_is(const char *path, unsigned long magic)
 {
 	struct statfs st;
 	return statfs(path, &st) == 0 && (unsigned long)st.f_type == magic;
@@ -63,7 +63,7 @@ static bool has_v1_hierarchy(const char *root)
 		if (e->d_name[0] == '.')
 			continue;
 		_cleanup_free_ char *p = path_join(root, e->d_name);
-		if (fs_is(p, CGROUP_SUPER_MAGIC))
+		if (cg_fs_is(p, CGROUP_SUPER_MAGIC))
 			return true;
 	}
 	return false;
@@ -73,11 +73,11 @@ static bool has_v1_hierarchy(const char *root)
  * root/unified is hybrid; otherwise v1 if any v1 hierarchy is mounted. */
 static enum cgroup_mode detect_uncached(const char *root)
 {
-	if (fs_is(root, CGROUP2_SUPER_MAGIC))
+	if (cg_fs_is(root, CGROUP2_SUPER_MAGIC))
 		return CGROUP_MODE_V2;
 	_cleanup_free_ char *unified = path_join(root, "unified");
 	bool v1 = has_v1_hierarchy(root);
-	if (v1 && fs_is(unified, CGROUP2_SUPER_MAGIC))
+	if (v1 && cg_fs_is(unified, CGROUP2_SUPER_MAGIC))
 		return CGROUP_MODE_HYBRID;
 	return v1 ? CGROUP_MODE_V1 : CGROUP_MODE_NONE;
 }
@@ -145,12 +145,7 @@ int cg_write_i64(const struct cgroup *cg, const char *dir, const char *file, int
 int cg_read(const char *dir, const char *file, char **out, struct mctr_err *err)
 {
 	_cleanup_free_ char *path = path_join(dir, file);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return mctr_fail_errno(err, "open %s", path);
-	if (fd_read_all(fd, KNOB_MAX_BYTES, out, NULL, err) < 0)
-		return mctr_err_wrap(err, "%s", path);
-	return 0;
+	return file_read_at(AT_FDCWD, path, KNOB_MAX_BYTES, out, NULL, err);
 }
 
 int cg_read_key(const char *dir, const char *file, const char *key, uint64_t *value, struct mctr_err *err)
@@ -308,7 +303,7 @@ static int none_oom_kill_count(struct cgroup *cg, uint64_t *count, struct mctr_e
 	return mctr_fail(err, ENOTSUP, "no cgroup hierarchy under %s to count OOM kills in", cg->root);
 }
 
-static bool none_probe_devices(struct cgroup *cg)
+static bool none_probe(struct cgroup *cg)
 {
 	return false;
 }
@@ -318,7 +313,8 @@ const struct cgroup_ops cgroup_ops_none = {
 	.create = none_create,
 	.freeze = none_freeze,
 	.oom_kill_count = none_oom_kill_count,
-	.probe_devices = none_probe_devices,
+	.probe_devices = none_probe,
+	.probe_swap = none_probe,
 };
 
 /* ---- the handle ----------------------------------------------------------- */
@@ -432,6 +428,17 @@ bool cgroup_can_restrict_devices(struct cgroup *cg)
 	if (cg->devices != CG_DEVICES_UNKNOWN)
 		return cg->devices == CG_DEVICES_ENFORCED;
 	return cg->ops->probe_devices(cg);
+}
+
+bool cgroup_swap_limit_supported(const struct cgroup_opts *opts)
+{
+	struct cgroup *cg = NULL;
+	struct mctr_err ignored = { 0 };
+	if (cgroup_open(opts, CGROUP_DEFAULT_PARENT, &cg, &ignored) < 0)
+		return false;
+	bool supported = cg->ops->probe_swap(cg);
+	cgroup_free(cg);
+	return supported;
 }
 
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct mctr_err *err)

@@ -60,6 +60,8 @@ struct cgroup_ops {
 	int (*oom_kill_count)(struct cgroup *cg, uint64_t *count, struct mctr_err *err);
 	/* Whether device rules could be enforced (before create). */
 	bool (*probe_devices)(struct cgroup *cg);
+	/* Whether a memory+swap limit can be applied (swap accounting). */
+	bool (*probe_swap)(struct cgroup *cg);
 };
 
 extern const struct cgroup_ops cgroup_ops_none;
@@ -68,13 +70,13 @@ extern const struct cgroup_ops cgroup_ops_v2;
 
 /* ---- knob files (cgroup.c) ---------------------------------------------- */
 
-/* Write value to dir/file.  append: the file accumulates values (only
- * matters for fake trees, where it means "add a line" instead of "replace"). */
 /* Open a knob file for a series of writes (fake trees: created). */
 int cg_open_knob(const struct cgroup *cg, const char *dir, const char *file, bool append, struct mctr_err *err);
 /* One value to an open knob (one write(2)); file names it in errors. */
 int cg_write_fd(const struct cgroup *cg, int fd, const char *file, const char *value, bool append,
                 struct mctr_err *err);
+/* Write value to dir/file.  append: the file accumulates values (only
+ * matters for fake trees, where it means "add a line" instead of "replace"). */
 int cg_write(const struct cgroup *cg, const char *dir, const char *file, const char *value, bool append,
              struct mctr_err *err);
 int cg_write_i64(const struct cgroup *cg, const char *dir, const char *file, int64_t value,
@@ -88,6 +90,9 @@ int cg_read(const char *dir, const char *file, char **out, struct mctr_err *err)
 int cg_read_key(const char *dir, const char *file, const char *key, uint64_t *value, struct mctr_err *err);
 
 bool cg_file_exists(const char *dir, const char *file);
+
+/* Whether path is a filesystem of that statfs magic (CGROUP_SUPER_MAGIC...). */
+bool cg_fs_is(const char *path, unsigned long magic);
 
 /* Whether a space-separated list (cgroup.controllers) holds word. */
 bool cg_list_has(const char *list, const char *word);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 
 #include "cgroup_internal.h"
 #include "mctr/cleanup.h"
@@ -63,12 +62,6 @@ static struct cgroup_hier *find_hier(const struct cgroup *cg, unsigned ctrl)
 	return NULL;
 }
 
-static bool fs_is(const char *path, unsigned long magic)
-{
-	struct statfs sf;
-	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == magic;
-}
-
 struct seen {
 	dev_t dev;
 	ino_t ino;
@@ -101,11 +94,11 @@ static int v1_discover(struct cgroup *cg, struct mctr_err *err)
 		if (name[0] == '.' || stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		if (strcmp(name, "unified") == 0) {
-			if (cg->mode == CGROUP_MODE_HYBRID && (cg->fake_fs || fs_is(path, CGROUP2_SUPER_MAGIC)))
+			if (cg->mode == CGROUP_MODE_HYBRID && (cg->fake_fs || cg_fs_is(path, CGROUP2_SUPER_MAGIC)))
 				add_hier(cg, path, 0, true);
 			continue;
 		}
-		if (!cg->fake_fs && !fs_is(path, CGROUP_SUPER_MAGIC))
+		if (!cg->fake_fs && !cg_fs_is(path, CGROUP_SUPER_MAGIC))
 			continue;
 		size_t j = 0;
 		for (; j < cg->n_hier; j++) {
@@ -345,10 +338,19 @@ static bool v1_probe_devices(struct cgroup *cg)
 	return find_hier(cg, CG_CTRL_DEVICES) != NULL;
 }
 
+/* Swap accounting (swapaccount=1, CONFIG_MEMCG_SWAP) gives every memory
+ * cgroup, the root included, the memsw files (Docker's sysinfo test). */
+static bool v1_probe_swap(struct cgroup *cg)
+{
+	const struct cgroup_hier *h = find_hier(cg, CG_CTRL_MEMORY);
+	return h != NULL && cg_file_exists(h->mount, "memory.memsw.limit_in_bytes");
+}
+
 const struct cgroup_ops cgroup_ops_v1 = {
 	.discover = v1_discover,
 	.create = v1_create,
 	.freeze = v1_freeze,
 	.oom_kill_count = v1_oom_kill_count,
 	.probe_devices = v1_probe_devices,
+	.probe_swap = v1_probe_swap,
 };

@@ -217,10 +217,22 @@ static bool v2_probe_devices(struct cgroup *cg)
 	return !cg->fake_fs && cgroup_bpf_devices_supported();
 }
 
+/* As Docker's sysinfo: the memory controller is available.  (The swap
+ * files only exist below the root, so a kernel without swap accounting is
+ * only found out by cgroup_create(), which then names memory.swap.max.) */
+static bool v2_probe_swap(struct cgroup *cg)
+{
+	_cleanup_free_ char *controllers = NULL;
+	struct mctr_err ignored = { 0 };
+	return cg_read(cg->root, "cgroup.controllers", &controllers, &ignored) == 0 &&
+	       cg_list_has(controllers, "memory");
+}
+
 const struct cgroup_ops cgroup_ops_v2 = {
 	.discover = v2_discover,
 	.create = v2_create,
 	.freeze = v2_freeze,
 	.oom_kill_count = v2_oom_kill_count,
 	.probe_devices = v2_probe_devices,
+	.probe_swap = v2_probe_swap,
 };

@@ -492,6 +492,67 @@ START_TEST(v1_oom_count)
 }
 END_TEST
 
+/* systemd's layout: cpu and cpuacct co-mounted as "cpu,cpuacct", with a
+ * symlink for each name.  The hierarchy is found (and joined) once, with
+ * both controllers. */
+START_TEST(v1_comounted_hierarchy_counts_once)
+{
+	_cleanup_free_ char *root = test_mkdtemp("cgv1co");
+	mkdir_at(root, "cpu,cpuacct");
+	mkdir_at(root, "memory");
+	_cleanup_free_ char *cpu = path_join(root, "cpu"), *cpuacct = path_join(root, "cpuacct");
+	ck_assert_int_eq(symlink("cpu,cpuacct", cpu), 0);
+	ck_assert_int_eq(symlink("cpu,cpuacct", cpuacct), 0);
+	struct cgroup *cg = open_fake(root, CGROUP_MODE_V1, "mctr/c1");
+	struct cgroup_resources res;
+	struct mctr_err err = { 0 };
+	cgroup_resources_init(&res);
+	res.has_cpu_shares = true;
+	res.cpu_shares = 512;
+	ck_assert_msg(cgroup_create(cg, &res, &err) == 0, "create: %s", err.msg);
+	ck_file_eq(root, "cpu,cpuacct/mctr/c1/cpu.shares", "512");
+	ck_assert_int_eq(cgroup_enter(cg, getpid(), &err), 0);
+	_cleanup_free_ char *line = xasprintf("%d\n", (int)getpid());
+	ck_file_eq(root, "cpu,cpuacct/mctr/c1/cgroup.procs", line); /* joined once, not three times */
+	ck_file_eq(root, "memory/mctr/c1/cgroup.procs", line);
+	put(root, "cpu,cpuacct/mctr/c1/cgroup.procs", "");
+	put(root, "memory/mctr/c1/cgroup.procs", "");
+	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "destroy: %s", err.msg);
+	ck_assert(!exists(root, "cpu,cpuacct/mctr/c1"));
+	ck_assert(!exists(root, "memory/mctr/c1"));
+	cgroup_resources_free(&res);
+	cgroup_free(cg);
+	test_rmtree(root);
+}
+END_TEST
+
+/* Docker's SwapLimit: v1 needs the memsw files (swap accounting), v2 the
+ * memory controller; no cgroups, no swap limit. */
+START_TEST(swap_limit_probe)
+{
+	_cleanup_free_ char *v1 = fake_v1(true);
+	struct cgroup_opts o1 = { .root = v1, .mode = CGROUP_MODE_HYBRID, .fake_fs = true };
+	ck_assert(!cgroup_swap_limit_supported(&o1));
+	put(v1, "memory/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+	ck_assert(cgroup_swap_limit_supported(&o1));
+	o1.mode = CGROUP_MODE_V1;
+	ck_assert(cgroup_swap_limit_supported(&o1));
+	_cleanup_free_ char *mem = path_join(v1, "memory");
+	test_rmtree(mem);
+	ck_assert(!cgroup_swap_limit_supported(&o1));
+	test_rmtree(v1);
+
+	_cleanup_free_ char *v2 = fake_v2("cpuset cpu io memory pids\n", "", "");
+	struct cgroup_opts o2 = { .root = v2, .mode = CGROUP_MODE_V2, .fake_fs = true };
+	ck_assert(cgroup_swap_limit_supported(&o2));
+	put(v2, "cgroup.controllers", "cpu io memoryx pids\n");
+	ck_assert(!cgroup_swap_limit_supported(&o2));
+	struct cgroup_opts o0 = { .root = v2, .mode = CGROUP_MODE_NONE, .fake_fs = true };
+	ck_assert(!cgroup_swap_limit_supported(&o0));
+	test_rmtree(v2);
+}
+END_TEST
+
 /* ---- hybrid ------------------------------------------------------------------ */
 
 START_TEST(hybrid_joins_unified_and_uses_cgroup_kill)
@@ -707,11 +768,13 @@ static Suite *cgroup_suite(void)
 	tcase_add_test(tc, v1_enter_kill_destroy);
 	tcase_add_test(tc, v1_oom_count);
 	tcase_add_test(tc, hybrid_joins_unified_and_uses_cgroup_kill);
+	tcase_add_test(tc, v1_comounted_hierarchy_counts_once);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("fake_v2");
 	tcase_add_test(tc, v2_create_writes_limits);
 	tcase_add_test(tc, v2_missing_controller);
 	tcase_add_test(tc, none_mode);
+	tcase_add_test(tc, swap_limit_probe);
 	suite_add_tcase(s, tc);
 	return s;
 }

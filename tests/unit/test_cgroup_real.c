@@ -193,6 +193,49 @@ static void body_pause(int out)
 
 /* ---- the tests -------------------------------------------------------------- */
 
+/* The layout as /proc/self/mountinfo tells it, independently of the statfs
+ * probing under test: cgroup2 on the root is v2; cgroup v1 hierarchies
+ * below it are v1, hybrid with a cgroup2 at unified/. */
+static enum cgroup_mode mode_from_mountinfo(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	ck_assert_ptr_nonnull(f);
+	bool v2_on_root = false, v1 = false, unified = false;
+	char line[8192];
+	while (fgets(line, sizeof line, f) != NULL) {
+		char mp[4096], fstype[64];
+		char *sep = strstr(line, " - ");
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(mp, ROOT) == 0)
+			v2_on_root = strcmp(fstype, "cgroup2") == 0; /* the last mount on top wins */
+		else if (strcmp(mp, ROOT "/unified") == 0 && strcmp(fstype, "cgroup2") == 0)
+			unified = true;
+		else if (strncmp(mp, ROOT "/", strlen(ROOT "/")) == 0 && strcmp(fstype, "cgroup") == 0)
+			v1 = true;
+	}
+	if (v2_on_root)
+		return CGROUP_MODE_V2;
+	if (v1)
+		return unified ? CGROUP_MODE_HYBRID : CGROUP_MODE_V1;
+	return CGROUP_MODE_NONE;
+}
+
+START_TEST(real_detect_matches_mountinfo)
+{
+	ck_assert_msg(host_mode == mode_from_mountinfo(), "detected %s, mountinfo says %s", cgroup_mode_name(host_mode),
+	              cgroup_mode_name(mode_from_mountinfo()));
+	struct cgroup *cg = open_or_die(NULL, prefix);
+	ck_assert_int_eq(cgroup_get_mode(cg), host_mode);
+	cgroup_free(cg);
+	/* Swap accounting as Docker sees it on v1: the memsw files. */
+	if (host_mode != CGROUP_MODE_V2)
+		ck_assert_int_eq(cgroup_swap_limit_supported(NULL),
+		                 access(ROOT "/memory/memory.memsw.limit_in_bytes", F_OK) == 0);
+}
+END_TEST
+
 START_TEST(real_limits_membership_kill_destroy)
 {
 	_cleanup_free_ char *name = xasprintf("%s/c1", prefix);
@@ -585,6 +628,7 @@ static Suite *real_suite(void)
 	Suite *s = suite_create("cgroup_real");
 	TCase *tc = tcase_create("host");
 	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, real_detect_matches_mountinfo);
 	tcase_add_test(tc, real_limits_membership_kill_destroy);
 	tcase_add_test(tc, real_pids_limit_bites);
 	tcase_add_test(tc, real_oom_is_counted);
