@@ -162,6 +162,12 @@ static int remove_existing(struct layer_tree *t, const struct entry *en, struct 
 	return 0;
 }
 
+const char *tar_error_string(struct archive *a)
+{
+	const char *s = archive_error_string(a);
+	return s != NULL ? s : "truncated or damaged tar archive";
+}
+
 static int write_data(struct archive *a, const struct entry *en, int fd, struct mctr_err *err)
 {
 	la_int64_t pos = 0;
@@ -173,8 +179,7 @@ static int write_data(struct archive *a, const struct entry *en, int fd, struct 
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN)
-			return mctr_fail(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "entry %s: read data: %s",
-			                 en->shown, archive_error_string(a));
+			return mctr_fail(err, 0, "entry %s: read data: %s", en->shown, tar_error_string(a));
 		if (off != pos && lseek(fd, off, SEEK_SET) < 0) /* a hole in a sparse file */
 			return mctr_fail_errno(err, "entry %s: seek", en->shown);
 		if (fd_write_all(fd, buf, size, err) < 0)

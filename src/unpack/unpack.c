@@ -164,10 +164,12 @@ static void archive_freep(struct archive **a)
 		archive_read_free(*a);
 }
 
+/* libarchive reads only the bytes we hand it, so its errors are about the
+ * tar, not the system: no errno (a format error's EILSEQ would append
+ * "Invalid or incomplete multibyte or wide character"). */
 static int tar_fail(struct archive *a, const char *what, struct mctr_err *err)
 {
-	int e = archive_errno(a);
-	return mctr_fail(err, e > 0 ? e : 0, "%s: %s", what, archive_error_string(a));
+	return mctr_fail(err, 0, "%s: %s", what, tar_error_string(a));
 }
 
 static int tar_entries(struct layer_unpack *u, struct archive *a, struct mctr_err *err)
