@@ -152,6 +152,7 @@ int ctrlog_print(int dirfd, const struct ctrlog_read_opts *o, struct mctr_err *e
 	size_t cap = 1 << 16, len = 0;
 	_cleanup_free_ char *buf = xmalloc(cap);
 	long seen = 0;
+	bool last_pass = !o->follow || o->still_running == NULL;
 	for (;;) {
 		ssize_t n = fd >= 0 ? read(fd, buf + len, cap - len) : 0;
 		if (n < 0 && errno == EINTR)
@@ -167,11 +168,15 @@ int ctrlog_print(int dirfd, const struct ctrlog_read_opts *o, struct mctr_err *e
 				buf = xrealloc(buf, cap *= 2);
 			continue;
 		}
-		if (!o->follow || o->still_running == NULL || !o->still_running(o->arg))
+		if (last_pass)
 			break;
+		/* The monitor logs the last output before it records the end:
+		 * once the end is seen, one more read gets what came meanwhile. */
+		last_pass = !o->still_running(o->arg);
 		if (fd < 0)
 			fd = openat(dirfd, CTRLOG_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		poll(NULL, 0, 100); /* a follower: checking 10 times a second is plenty */
+		if (!last_pass)
+			poll(NULL, 0, 100); /* a follower: checking 10 times a second is plenty */
 	}
 	return 0;
 }

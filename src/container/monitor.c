@@ -126,7 +126,10 @@ static int make_signalfd(sigset_t *old)
 		sigaddset(&set, forwarded[i]);
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, old);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		sigprocmask(SIG_SETMASK, old, NULL); /* no forwarding, but no signal lost either */
+	return fd;
 }
 
 /* Drive the container until it exits; returns its wait status. */
@@ -254,10 +257,10 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	sigset_t oldmask;
 	int sigfd = -1, rc = -1;
 	if (dfd < 0 || ctrlog_open(dfd, &r.log, err) < 0)
-		goto out;
+		goto not_started;
 	if (!st.tty && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
 		mctr_fail_errno(err, "pipe");
-		goto out;
+		goto not_started;
 	}
 	sigfd = make_signalfd(&oldmask);
 	char short_id[SHORT_ID_LEN + 1];
@@ -271,15 +274,8 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	if (st.tty && o->attach)
 		monitor_terminal_size(&ro.console_rows, &ro.console_cols);
 	mctr_debug("monitor: starting container %.12s", o->id);
-	if (rt_run(&ro, &c, err) < 0) {
-		record_start_failure(o->cs, &st, o->remove_on_start_failure, err);
-		if (o->ready_fd >= 0) {
-			/* The status travels with the message: the record may be gone. */
-			_cleanup_free_ char *msg = xasprintf("E%d %s", mctr_err_exit_status(err), err->msg);
-			notify_ready(o->ready_fd, msg);
-		}
-		goto out;
-	}
+	if (rt_run(&ro, &c, err) < 0)
+		goto not_started;
 	if (!c.devices_restricted)
 		mctr_warn("container %.12s: no device cgroup on this host: CAP_MKNOD was dropped instead", o->id);
 	/* Only the container holds the write ends now: EOF means it is done. */
@@ -295,6 +291,11 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	char now[64];
 	rfc3339_now(now, sizeof now);
 	st.status = CTR_RUNNING;
+	/* A restarted container: how an earlier run ended is not this one's. */
+	st.exit_code = 0;
+	st.oom_killed = false;
+	free(st.error);
+	st.error = NULL;
 	st.pid = c.pid;
 	st.pid_start = ctr_pid_start_time(c.pid);
 	st.monitor_pid = getpid();
@@ -315,8 +316,20 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	terminal_restore();
 	rc = rt_status_to_exit_code(wstatus);
 	mctr_debug("monitor: container exited with %d", rc);
+	/* The log is complete (partial lines flushed) before the end is
+	 * recorded: `logs -f` stops at that record. */
+	ctrlog_close(r.log);
+	r.log = NULL;
 	record_end(o->cs, &st, &c, rc);
 	mctr_debug("monitor: recorded and cleaned up");
+	goto out;
+not_started:
+	record_start_failure(o->cs, &st, o->remove_on_start_failure, err);
+	if (o->ready_fd >= 0) {
+		/* The status travels with the message: the record may be gone. */
+		_cleanup_free_ char *msg = xasprintf("E%d %s", mctr_err_exit_status(err), err->msg);
+		notify_ready(o->ready_fd, msg);
+	}
 out:
 	terminal_restore();
 	if (sigfd >= 0) {
@@ -372,6 +385,9 @@ int monitor_start_detached(struct ctr_store *cs, const char *id, bool remove_on_
 		/* The monitor: its own session, no terminal, stdio on /dev/null. */
 		close(ready[0]);
 		setsid();
+		/* It may outlive this shell by days: keep no directory of the
+		 * caller's busy (the store root is absolute). */
+		(void)!chdir("/");
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (null >= 0) {
 			dup2(null, 0);
