@@ -15,46 +15,46 @@
 #include "mctr/store.h"
 #include "mctr/timeutil.h"
 
-static int write_file(int dfd, const char *name, const char *content, struct mctr_err *err)
+/* The bundle's files are written once into a fresh directory nobody reads
+ * yet, and are not precious: no temp file, no fsync (they cost more than the
+ * rest of `run`'s bookkeeping). */
+static int write_new_file(int dfd, const char *name, const char *buf, size_t len, mode_t mode,
+                          struct mctr_err *err)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return mctr_fail_errno(err, "create %s", name);
-	return fd_write_all(fd, content, strlen(content), err);
+	return fd_write_all(fd, buf, len, err);
 }
 
-/* The bundle is written once into a fresh directory nobody reads yet, and
- * is not precious: no temp file, no fsync (they cost more than the rest of
- * `run`'s bookkeeping). */
-static int write_json(int dfd, const char *name, const json_t *j, struct mctr_err *err)
+/* One of the host's own files, NULL if it has none.  Symlinks are followed:
+ * this is the host's /etc, and /etc/resolv.conf is a symlink wherever
+ * systemd-resolved or NetworkManager manage it. */
+static char *read_host_file(const char *path)
 {
-	size_t len;
-	_cleanup_free_ char *s = json_dump_canonical(j, &len);
-	_cleanup_close_ int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return mctr_fail_errno(err, "create %s", name);
-	return fd_write_all(fd, s, len, err);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text = NULL;
+	struct mctr_err ignored = { 0 };
+	if (fd < 0 || fd_read_all(fd, 1 << 20, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
 }
 
 /* /etc/hostname, /etc/hosts and /etc/resolv.conf of the container. */
 static int write_etc_files(int dfd, const char *hostname, bool host_network, struct mctr_err *err)
 {
 	_cleanup_free_ char *hn = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *hosts = NULL;
-	size_t len;
-	struct mctr_err ignored = { 0 };
-	if (host_network && file_read_at(AT_FDCWD, "/etc/hosts", 1 << 20, &hosts, &len, &ignored) == 0) {
-		/* The host's names, as Docker gives --network host. */
-	} else {
-		free(hosts);
+	/* The host's names with --network host, as Docker gives them. */
+	_cleanup_free_ char *hosts = host_network ? read_host_file("/etc/hosts") : NULL;
+	if (hosts == NULL)
 		hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 		                  "127.0.1.1\t%s\n", hostname);
-	}
-	_cleanup_free_ char *resolv = NULL;
-	if (file_read_at(AT_FDCWD, "/etc/resolv.conf", 1 << 20, &resolv, &len, &ignored) < 0)
+	_cleanup_free_ char *resolv = read_host_file("/etc/resolv.conf");
+	if (resolv == NULL)
 		resolv = xstrdup("");
-	if (write_file(dfd, "hostname", hn, err) < 0 || write_file(dfd, "hosts", hosts, err) < 0 ||
-	    write_file(dfd, "resolv.conf", resolv, err) < 0)
+	if (write_new_file(dfd, "hostname", hn, strlen(hn), 0644, err) < 0 ||
+	    write_new_file(dfd, "hosts", hosts, strlen(hosts), 0644, err) < 0 ||
+	    write_new_file(dfd, "resolv.conf", resolv, strlen(resolv), 0644, err) < 0)
 		return -1;
 	return 0;
 }
@@ -111,8 +111,10 @@ static int populate(struct store *st, struct ctr_store *cs, const struct ctr_cre
 	if (spec_build(image_cfg, so, &config, err) < 0)
 		return -1;
 	const char *hostname = json_get_str(config, "hostname");
+	size_t len;
+	_cleanup_free_ char *config_text = json_dump_canonical(config, &len);
 	if (write_etc_files(dfd, hostname ? hostname : id, so->network == SPEC_NET_HOST, err) < 0 ||
-	    write_json(dfd, "config.json", config, err) < 0)
+	    write_new_file(dfd, "config.json", config_text, len, 0600, err) < 0)
 		return -1;
 	char now[64];
 	rfc3339_now(now, sizeof now);
