@@ -106,6 +106,13 @@ bool ctr_state_reconcile(struct ctr_state *st);
 
 const char *ctr_status_name(enum ctr_status s);
 
+/* The container's cgroup: CGROUP_DEFAULT_PARENT/<id>, the linux.cgroupsPath
+ * its bundle names. */
+struct cgroup;
+int ctr_cgroup_open(const char *id, struct cgroup **out, struct mctr_err *err);
+/* Kill what is left in it and remove it (a cgroup already gone is fine). */
+int ctr_cgroup_destroy(const char *id, struct mctr_err *err);
+
 /* Remove the container completely: cgroup (killing what is left), its
  * directory and its name.  The caller holds the container lock. */
 int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err);

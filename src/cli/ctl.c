@@ -73,9 +73,8 @@ static int signal_container(const struct ctr_state *s, int sig, struct mctr_err 
 /* SIGKILL everything in the container's cgroup. */
 static int kill_all(const struct ctr_state *s, struct mctr_err *err)
 {
-	_cleanup_free_ char *name = xasprintf("mctr/%s", s->id);
 	struct cgroup *cg = NULL;
-	if (cgroup_open(NULL, name, &cg, err) < 0)
+	if (ctr_cgroup_open(s->id, &cg, err) < 0)
 		return -1;
 	int rc = cgroup_kill(cg, SIGKILL, err);
 	cgroup_free(cg);

@@ -112,7 +112,7 @@ int cmd_exec(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	    (process = exec_process(config, &f, argv + optind + 1, err)) == NULL)
 		goto out;
 	process_s = json_dumps(process, JSON_COMPACT);
-	cgname = xasprintf("mctr/%s", id);
+	cgname = xasprintf("%s/%s", CGROUP_DEFAULT_PARENT, id); /* as ctr_cgroup_open */
 	const char *user = f.user ? f.user : json_get_str(json_get_obj(config, "annotations"), RT_ANN_USER);
 	struct rt_exec_opts eo = {
 		.pid = st.pid,

@@ -23,17 +23,6 @@ struct checker {
 	struct mctr_report *report;
 };
 
-static int destroy_cgroup(const char *id, struct mctr_err *err)
-{
-	_cleanup_free_ char *name = xasprintf("mctr/%s", id);
-	struct cgroup *cg = NULL;
-	if (cgroup_open(NULL, name, &cg, err) < 0)
-		return -1;
-	int rc = cgroup_destroy(cg, err);
-	cgroup_free(cg);
-	return rc;
-}
-
 static void check_container(struct checker *c, const char *id)
 {
 	struct mctr_err err = { 0 };
@@ -42,7 +31,7 @@ static void check_container(struct checker *c, const char *id)
 	if (lock < 0 || ctr_state_read(c->cs, id, &s, &err) < 0) {
 		mctr_report(c->report, "container %.12s: unreadable record (%s)%s", id, err.msg, c->repair ? ": removed" : "");
 		if (c->repair) {
-			destroy_cgroup(id, &err);
+			ctr_cgroup_destroy(id, &err);
 			rm_rf_at(c->cs->containers_fd, id, &err);
 		}
 		return;
@@ -54,7 +43,7 @@ static void check_container(struct checker *c, const char *id)
 		mctr_report(c->report, "container %s: its monitor died%s%s", s.name, ctr_alive ? " while it still runs" : "",
 		        c->repair ? ": stopped and recorded as exited" : "");
 		if (c->repair) {
-			destroy_cgroup(id, &err); /* kills what is left */
+			ctr_cgroup_destroy(id, &err); /* kills what is left */
 			s.status = CTR_EXITED;
 			s.exit_code = ctr_alive ? 137 : 255;
 			s.pid = 0;
@@ -151,7 +140,7 @@ int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, str
 			continue;
 		mctr_report(c.report, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
 		struct mctr_err e2 = { 0 };
-		if (repair && destroy_cgroup(*p, &e2) < 0)
+		if (repair && ctr_cgroup_destroy(*p, &e2) < 0)
 			mctr_report(c.report, "cgroup mctr/%.12s: %s", *p, e2.msg);
 	}
 	check_names(&c, ids);

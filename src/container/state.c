@@ -374,15 +374,25 @@ int ctr_remove_files(struct ctr_store *cs, struct ctr_state *st, struct mctr_err
 	return 0;
 }
 
-int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)
+int ctr_cgroup_open(const char *id, struct cgroup **out, struct mctr_err *err)
 {
-	_cleanup_free_ char *cgname = xasprintf("mctr/%s", st->id);
+	_cleanup_free_ char *name = xasprintf("%s/%s", CGROUP_DEFAULT_PARENT, id);
+	return cgroup_open(NULL, name, out, err);
+}
+
+int ctr_cgroup_destroy(const char *id, struct mctr_err *err)
+{
 	struct cgroup *cg = NULL;
-	if (cgroup_open(NULL, cgname, &cg, err) < 0)
+	if (ctr_cgroup_open(id, &cg, err) < 0)
 		return -1;
 	int rc = cgroup_destroy(cg, err);
 	cgroup_free(cg);
-	if (rc < 0)
+	return rc;
+}
+
+int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)
+{
+	if (ctr_cgroup_destroy(st->id, err) < 0)
 		return mctr_err_wrap(err, "remove container %.12s", st->id);
 	return ctr_remove_files(cs, st, err);
 }
