@@ -29,15 +29,6 @@ void rt_init_signal_set(sigset_t *set)
 	sigaddset(set, SIGCHLD);
 }
 
-static int status_to_code(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return MCTR_EXIT_ERROR;
-}
-
 /* Reap whatever has exited; true once the command has. */
 static bool reap_all(pid_t cmd, int *code)
 {
@@ -48,7 +39,7 @@ static bool reap_all(pid_t cmd, int *code)
 		if (p <= 0)
 			break;
 		if (p == cmd) {
-			*code = status_to_code(st);
+			*code = rt_status_to_exit_code(st);
 			done = true;
 		}
 	}

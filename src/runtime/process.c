@@ -74,48 +74,18 @@ int rt_stdio_install(const struct rt_stdio *stdio, struct mctr_err *err)
 
 /* ---- identity ----------------------------------------------------------- */
 
-struct identity {
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups;
-	size_t n_groups;
-	char *home;
-};
-
-static void identity_free(struct identity *id)
-{
-	free(id->groups);
-	free(id->home);
-}
-
-static void add_gid(struct identity *id, gid_t g)
-{
-	for (size_t i = 0; i < id->n_groups; i++)
-		if (id->groups[i] == g)
-			return;
-	id->groups = xrealloc(id->groups, (id->n_groups + 1) * sizeof *id->groups);
-	id->groups[id->n_groups++] = g;
-}
-
-static int resolve_identity(const struct rt_process_spec *p, int rootfd, struct identity *id, struct mctr_err *err)
+static int resolve_identity(const struct rt_process_spec *p, int rootfd, struct rt_user *id, struct mctr_err *err)
 {
 	memset(id, 0, sizeof *id);
 	if (p->user_name != NULL) {
-		struct rt_user u;
-		if (rt_user_resolve_in_root(rootfd, p->user_name, &u, err) < 0)
+		if (rt_user_resolve_in_root(rootfd, p->user_name, id, err) < 0)
 			return -1;
-		id->uid = u.uid;
-		id->gid = u.gid;
-		id->groups = steal_pointer(&u.groups);
-		id->n_groups = u.n_groups;
-		id->home = steal_pointer(&u.home);
-		rt_user_free(&u);
 	} else {
 		id->uid = p->uid;
 		id->gid = p->gid;
 	}
 	for (size_t i = 0; i < p->n_additional_gids; i++)
-		add_gid(id, p->additional_gids[i]);
+		rt_user_add_group(id, p->additional_gids[i]);
 	return 0;
 }
 
@@ -129,7 +99,7 @@ static const char *env_get(char *const *env, const char *name)
 }
 
 /* The spec's env plus HOME (from passwd) when it has none. */
-static char **build_env(const struct rt_process_spec *p, struct identity *id, int rootfd)
+static char **build_env(const struct rt_process_spec *p, struct rt_user *id, int rootfd)
 {
 	size_t n = 0;
 	while (p->env[n] != NULL)
@@ -282,7 +252,7 @@ void rt_finalize_and_exec(const struct rt_final *f)
 {
 	const struct rt_process_spec *p = f->process;
 	struct mctr_err err = { 0 };
-	struct identity id;
+	struct rt_user id;
 	if (resolve_identity(p, f->rootfd, &id, &err) < 0)
 		rt_child_fail(f->sync_fd, &err);
 	char **env = build_env(p, &id, f->rootfd);
@@ -322,7 +292,7 @@ void rt_finalize_and_exec(const struct rt_final *f)
 		mctr_fail_errno(&err, "prctl(PR_SET_NO_NEW_PRIVS)");
 		rt_child_fail(f->sync_fd, &err);
 	}
-	identity_free(&id);
+	rt_user_free(&id);
 
 	if (!f->init)
 		exec_now(f, env, false);

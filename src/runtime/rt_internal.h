@@ -238,6 +238,8 @@ struct rt_user {
 	char *home;      /* from passwd, or "/" */
 };
 void rt_user_free(struct rt_user *u);
+/* Add g to the supplementary groups unless it is there already. */
+void rt_user_add_group(struct rt_user *u, gid_t g);
 /* Resolve spec ("app", "1000", "app:staff", "1000:50", ...) against the
  * passwd and group text (either may be NULL = missing file). */
 int rt_user_resolve(const char *spec, const char *passwd, const char *group, struct rt_user *out,

@@ -123,7 +123,7 @@ struct gr_query {
 	struct rt_user *u;
 };
 
-static void add_group(struct rt_user *u, gid_t g)
+void rt_user_add_group(struct rt_user *u, gid_t g)
 {
 	for (size_t i = 0; i < u->n_groups; i++)
 		if (u->groups[i] == g)
@@ -148,7 +148,7 @@ static bool gr_match(char **f, size_t n, void *data)
 	char *save = NULL;
 	for (char *m = strtok_r(f[3], ",", &save); m != NULL; m = strtok_r(NULL, ",", &save))
 		if (strcmp(m, q->member) == 0) {
-			add_group(q->u, gid);
+			rt_user_add_group(q->u, gid);
 			break;
 		}
 	return false;
@@ -197,7 +197,7 @@ int rt_user_resolve(const char *spec, const char *passwd, const char *group, str
 		}
 		return 0;
 	}
-	add_group(out, out->gid);
+	rt_user_add_group(out, out->gid);
 	if (pname != NULL) {
 		struct gr_query gq = { .member = pname, .u = out };
 		for_each_line(group, 4, gr_match, &gq);
