@@ -49,6 +49,14 @@ expect_status 0 mctr logs -f follow
 assert_eq $'line 1\nline 2\nline 3' "$OUT" "every line, and logs -f returned once the container ended"
 expect_status 0 mctr rm follow
 
+t_begin "the last line of output is logged even without a newline, and logs -f prints it"
+expect_status 0 mctr run -d --name partial busybox sh -c 'echo first; sleep 0.3; printf no-newline'
+expect_status 0 mctr logs -f partial
+assert_eq $'first\nno-newline' "$OUT" "logs -f"
+expect_status 0 mctr logs partial
+assert_eq $'first\nno-newline' "$OUT" "logs"
+expect_status 0 mctr rm partial
+
 t_begin "stop sends SIGTERM, then SIGKILL (sh as PID 1 ignores TERM): 137"
 expect_status 0 mctr stop -t 1 ticker
 assert_eq ticker "$OUT"
@@ -85,6 +93,19 @@ expect_status 0 mctr start later
 expect_status 0 mctr wait later
 assert_eq 4 "$OUT"
 
+t_begin "a restarted container forgets how its last run ended (OOMKilled, ExitCode, Error)"
+expect_status 0 mctr create --name again --memory 16m --memory-swap 16m busybox \
+	sh -c 'test -e /ran && exec sleep 100; touch /ran; tail /dev/zero'
+expect_status 137 mctr start -a again
+expect_status 0 mctr inspect again
+assert_contains "$OUT" '"OOMKilled": true'
+expect_status 0 mctr start again
+wait_state again running || fail "not running again"
+expect_status 0 mctr inspect again
+assert_contains "$OUT" '"OOMKilled": false' "while running again"
+assert_contains "$OUT" '"ExitCode": 0' "while running again"
+expect_status 0 mctr rm -f again
+
 t_begin "rm refuses a running container, rm -f kills it; nothing is left"
 expect_status 0 mctr run -d --name busy busybox sleep 100
 bid=$(mctr ps -q --no-trunc | head -1)
@@ -107,10 +128,13 @@ expect_status 0 mctr inspect "${cid:0:8}"
 assert_contains "$OUT" "\"Id\": \"$cid\""
 
 t_begin "the monitor killed with SIGKILL: the container dies with it, rm cleans up"
+cd "$T_SANDBOX" || fail "cd"
 expect_status 0 mctr run -d --name orphan busybox sleep 100
+cd - >/dev/null || fail "cd -"
 oid=$OUT
 wait_state orphan running
 mon=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["monitor_pid"])' "$MCTR_ROOT/containers/$oid/state.json")
+assert_eq / "$(readlink "/proc/$mon/cwd")" "the detached monitor keeps no directory of the caller's busy"
 cpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$MCTR_ROOT/containers/$oid/state.json")
 kill -9 "$mon"
 for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done

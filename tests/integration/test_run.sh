@@ -36,6 +36,9 @@ assert_eq "flag 1" "$OUT"
 printf 'A=from file\n# comment\n\nB=2\n' >"$T_SANDBOX/envfile"
 expect_status 0 mctr run --rm --env-file "$T_SANDBOX/envfile" busybox sh -c 'echo "$A/$B"'
 assert_eq "from file/2" "$OUT"
+expect_status 0 env FROM_HOST=yes "$MCTR_BIN" --root "$MCTR_ROOT" run --rm -e FROM_HOST -e UNSET_HERE busybox \
+	sh -c 'echo "$FROM_HOST ${UNSET_HERE-unset}"'
+assert_eq "yes unset" "$OUT" "-e KEY takes mctr's value; an unset KEY is left out"
 expect_status 0 mctr run --rm --entrypoint /bin/echo busybox a b
 assert_eq "a b" "$OUT"
 expect_status 0 mctr run --rm busybox sh -c 'echo $HOME $PATH'
@@ -64,6 +67,21 @@ assert_contains "$OUT" "/home/app"
 assert_contains "$OUT" "CapEff:	0000000000000000"
 expect_status 125 mctr run --rm -u nosuchuser busybox true
 assert_contains "$ERR" "nosuchuser"
+
+t_begin "-u reads the image's own /etc/passwd and /etc/group, never the host's through a symlink"
+mkdir -p "$T_SANDBOX/hostetc" "$T_SANDBOX/pwlink"
+echo 'hostonly:x:4321:4321::/hosthome:/bin/sh' >"$T_SANDBOX/hostetc/passwd"
+echo 'hostgrp:x:4321:hostonly' >"$T_SANDBOX/hostetc/group"
+tar -C "$T_SANDBOX/pwlink" -xf "$FIXTURES/busybox-rootfs.tar"
+ln -sf "$T_SANDBOX/hostetc/passwd" "$T_SANDBOX/pwlink/etc/passwd"
+ln -sf "$T_SANDBOX/hostetc/group" "$T_SANDBOX/pwlink/etc/group"
+tar -C "$T_SANDBOX/pwlink" -cf "$T_SANDBOX/pwlink.tar" .
+expect_status 0 mctr import -q "$T_SANDBOX/pwlink.tar" pwlink
+expect_status 125 mctr run --rm -u hostonly pwlink true
+assert_contains "$ERR" "unable to find user hostonly"
+expect_status 125 mctr run --rm -u 0:hostgrp pwlink true
+assert_contains "$ERR" "unable to find group hostgrp"
+expect_status 0 mctr rmi pwlink
 
 t_begin "exit codes: 125 mctr, 126 not executable, 127 not found, 128+N signals"
 expect_status 127 mctr run --rm busybox /no/such/cmd
@@ -137,16 +155,52 @@ expect_status 0 mctr run --name durable busybox grep " / " /proc/mounts
 assert_not_contains "$OUT" "volatile" "a container that stays"
 expect_status 0 mctr rm durable
 
+t_begin "the host's /etc/resolv.conf reaches the container also when it is a symlink (systemd-resolved)"
+mkdir -p "$T_SANDBOX/etc-up" "$T_SANDBOX/etc-work"
+echo "nameserver 192.0.2.53" >"$T_SANDBOX/resolv.real"
+# In a mount namespace of its own, over an overlay of /etc: the host's /etc never changes.
+expect_status 0 unshare -m --propagation private sh -c "mount -t overlay overlay -o lowerdir=/etc,upperdir='$T_SANDBOX/etc-up',workdir='$T_SANDBOX/etc-work' /etc &&
+	ln -sf '$T_SANDBOX/resolv.real' /etc/resolv.conf && '$MCTR_BIN' --root '$MCTR_ROOT' run --rm busybox cat /etc/resolv.conf"
+assert_eq "nameserver 192.0.2.53" "$OUT"
+
+t_begin "mctr runtime run: a container's bundle alone, with its output, exit code, signals and terminal"
+expect_status 0 mctr create --name rb busybox sh -c 'echo in-bundle; exit 3'
+rb=$MCTR_ROOT/containers/$OUT
+expect_status 3 mctr runtime run "$rb"
+assert_eq in-bundle "$OUT"
+expect_status 0 mctr create --name rsig busybox sh -c 'trap "echo got-term; exit 0" TERM; echo ready; while true; do sleep 0.1; done'
+rsig=$MCTR_ROOT/containers/$OUT
+"$MCTR_BIN" --root "$MCTR_ROOT" runtime run "$rsig" >"$T_SANDBOX/rsig.out" 2>&1 &
+mp=$!
+for _ in $(seq 100); do grep -q ready "$T_SANDBOX/rsig.out" && break; sleep 0.05; done
+kill -TERM "$mp"
+wait "$mp"; st=$?
+assert_eq 0 "$st" "exit status after TERM"
+assert_eq $'ready\ngot-term' "$(cat "$T_SANDBOX/rsig.out")"
+expect_status 0 mctr create -t --name rtty busybox sh -c 'tty; stty size; exit 5'
+rtty=$MCTR_ROOT/containers/$OUT
+expect_status 0 script -qec "stty cols 77 rows 11; '$MCTR_BIN' --root '$MCTR_ROOT' runtime run '$rtty'; echo status=\$?; stty -a" /dev/null
+assert_contains "$OUT" "/dev/pts/0"
+assert_contains "$OUT" "11 77"
+assert_contains "$OUT" "status=5"
+assert_contains "$OUT" " icanon " "the terminal is restored"
+expect_status 0 mctr rm rb rsig rtty
+
 t_begin "--rm leaves no container, mount or cgroup; a failed run leaves nothing either"
 before=$(mctr ps -aq | wc -l)
 expect_status 0 mctr run --rm busybox true
 expect_status 127 mctr run --rm busybox nosuch
 expect_status 125 mctr run --rm -u nobody-here busybox true
-# Without --rm too: a run that never ran its command leaves no record.
-expect_status 127 mctr run busybox nosuch
+# Without --rm too: a run that never ran its command leaves no record,
+# and its name is free again.
+expect_status 127 mctr run --name failing busybox nosuch
 assert_contains "$ERR" "exec: \"nosuch\": executable file not found"
-expect_status 126 mctr run -d busybox /etc/passwd
+assert_no_file "$MCTR_ROOT/names/failing"
+expect_status 126 mctr run -d --name failing busybox /etc/passwd
+assert_no_file "$MCTR_ROOT/names/failing"
 expect_status 125 mctr run --memory 1k busybox true
+expect_status 125 mctr run --pull never no-such-image true
+expect_status 125 mctr run --memory bogus busybox true
 assert_eq "$before" "$(mctr ps -aq | wc -l)" "containers"
 assert_eq "" "$(leftovers)" "mounts and cgroups"
 assert_eq "$mounts_before" "$(grep -c . /proc/self/mountinfo)" "host mount count"
