@@ -39,9 +39,15 @@ static int hash_fd(int fd, char out[DIGEST_LEN + 1], struct mctr_err *err)
 static int check_blobs(struct store *st, struct store_check *c, struct mctr_err *err)
 {
 	int fd = fcntl(st->blobs_fd, F_DUPFD_CLOEXEC, 3);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL)
+	if (fd < 0)
 		return mctr_fail_errno(err, "open blobs directory");
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		int e = errno;
+		close(fd);
+		return mctr_fail(err, e, "open blobs directory");
+	}
+	rewinddir(d); /* the dup shares blobs_fd's offset, maybe at the end */
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -49,13 +55,14 @@ static int check_blobs(struct store *st, struct store_check *c, struct mctr_err 
 		c->blobs_checked++;
 		if (!digest_hex_is_valid(de->d_name)) {
 			mctr_report(&c->problems, "blob directory holds a stray file %s", de->d_name);
-			if (c->repair)
-				rm_rf_at(st->blobs_fd, de->d_name, err);
+			if (c->repair && rm_rf_at(st->blobs_fd, de->d_name, err) < 0)
+				return -1;
 			continue;
 		}
 		_cleanup_close_ int bfd = openat(st->blobs_fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		char got[DIGEST_LEN + 1];
-		if (bfd < 0 || hash_fd(bfd, got, err) < 0) {
+		struct mctr_err rerr = { 0 };
+		if (bfd < 0 || hash_fd(bfd, got, &rerr) < 0) {
 			mctr_report(&c->problems, "blob sha256:%s cannot be read", de->d_name);
 			continue;
 		}
@@ -122,6 +129,17 @@ static bool check_image(struct store *st, struct store_check *c, const char *man
 	return whole;
 }
 
+static bool entry_seen_before(const json_t *idx, size_t i, const char *digest)
+{
+	json_t *manifests = json_get_arr(idx, "manifests");
+	for (size_t k = 0; k < i; k++) {
+		const char *dg = json_get_str(json_array_get(manifests, k), "digest");
+		if (dg != NULL && strcmp(dg, digest) == 0)
+			return true;
+	}
+	return false;
+}
+
 int store_check(struct store *st, struct store_check *c, struct mctr_err *err)
 {
 	if (store_lock(st, true, err) < 0)
@@ -136,16 +154,20 @@ int store_check(struct store *st, struct store_check *c, struct mctr_err *err)
 	size_t n_broken = 0;
 	json_array_foreach(json_get_arr(idx, "manifests"), i, d) {
 		const char *digest = json_get_str(d, "digest");
+		/* An image with several names has an entry per name: check it once. */
+		if (digest == NULL || entry_seen_before(idx, i, digest))
+			continue;
 		c->images_checked++;
-		if (digest != NULL && !check_image(st, c, digest))
+		if (!check_image(st, c, digest))
 			broken[n_broken++] = xstrdup(digest);
 	}
+	/* Under the exclusive lock nobody else edits the index: each broken
+	 * image is still there to remove. */
 	for (size_t k = 0; rc == 0 && c->repair && k < n_broken; k++) {
-		if (store_remove_image(st, broken[k], false, err) < 0 && strstr(err->msg, "no such image") == NULL)
+		if (store_remove_image(st, broken[k], false, err) < 0)
 			rc = -1;
 		else
 			c->repaired++;
-		mctr_err_clear(err);
 	}
 	store_unlock(st);
 	if (rc == 0 && c->repair) {
