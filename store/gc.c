@@ -110,8 +110,9 @@ static int sweep_dir(int dirfd, sweep_keep_fn keep, void *arg, unsigned *removed
 		return mctr_fail_errno(err, "dup");
 	_cleanup_closedir_ DIR *d = fdopendir(fd);
 	if (d == NULL) {
+		int e = errno;
 		close(fd);
-		return mctr_fail_errno(err, "opendir");
+		return mctr_fail(err, e, "opendir");
 	}
 	rewinddir(d);
 	struct dirent *de;

@@ -78,16 +78,21 @@ void store_close(struct store *st)
 	free(st);
 }
 
-static int lock_fd_at(int dirfd, const char *name, int op, struct mctr_err *err)
+/* 0: locked (*fd_out holds it); 1: held elsewhere (only with LOCK_NB);
+ * -1: error. */
+static int lock_fd_at(int dirfd, const char *name, int op, int *fd_out, struct mctr_err *err)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return mctr_fail_errno(err, "open lock %s", name);
 	while (flock(fd, op) < 0) {
+		if (errno == EWOULDBLOCK && (op & LOCK_NB))
+			return 1;
 		if (errno != EINTR)
 			return mctr_fail_errno(err, "lock %s", name);
 	}
-	return steal_fd(&fd);
+	*fd_out = steal_fd(&fd);
+	return 0;
 }
 
 int store_lock(struct store *st, bool exclusive, struct mctr_err *err)
@@ -96,10 +101,8 @@ int store_lock(struct store *st, bool exclusive, struct mctr_err *err)
 	if (st->lock_mode == mode)
 		return 0;
 	store_unlock(st);
-	int fd = lock_fd_at(st->locks_fd, "store.lock", mode, err);
-	if (fd < 0)
+	if (lock_fd_at(st->locks_fd, "store.lock", mode, &st->lock_fd, err) < 0)
 		return -1;
-	st->lock_fd = fd;
 	st->lock_mode = mode;
 	return 0;
 }
@@ -114,12 +117,18 @@ void store_unlock(struct store *st)
 
 int store_lock_named(struct store *st, const char *name, struct mctr_err *err)
 {
-	return lock_fd_at(st->locks_fd, name, LOCK_EX, err);
+	int fd = -1;
+	return lock_fd_at(st->locks_fd, name, LOCK_EX, &fd, err) < 0 ? -1 : fd;
 }
 
-int store_digest_to_hex(const char *digest, const char *what, const char **hex, struct mctr_err *err)
+int store_lock_digest(struct store *st, const char *digest, bool wait, int *fd_out, struct mctr_err *err)
 {
-	return digest_check(digest, what, hex, err);
+	const char *hex;
+	if (digest_check(digest, "lock", &hex, err) < 0)
+		return -1;
+	char name[DIGEST_HEX_LEN + 8];
+	snprintf(name, sizeof name, "blob-%s", hex);
+	return lock_fd_at(st->locks_fd, name, LOCK_EX | (wait ? 0 : LOCK_NB), fd_out, err);
 }
 
 bool store_blob_exists(struct store *st, const char *digest)

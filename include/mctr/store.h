@@ -59,6 +59,10 @@ void store_unlock(struct store *st);
 /* Hold an exclusive flock on locks/<name> (e.g. "blob-<hex>"); returns the
  * fd to close to release. */
 int store_lock_named(struct store *st, const char *name, struct mctr_err *err);
+/* The per-digest lock locks/blob-<hex> (one writer of a blob at a time).
+ * 0: held, *fd_out is the fd to close to release it; 1: another process
+ * holds it (only when !wait); -1: error. */
+int store_lock_digest(struct store *st, const char *digest, bool wait, int *fd_out, struct mctr_err *err);
 
 /* ---- blobs (read side) ---------------------------------------------------- */
 
@@ -154,8 +158,5 @@ struct store_gc_stats {
  * and the debris of interrupted writers.  Takes the store lock exclusive
  * (drops any lock held before, and releases it when done). */
 int store_gc(struct store *st, struct store_gc_stats *stats, struct mctr_err *err);
-
-/* Helpers shared with the ingest side. */
-int store_digest_to_hex(const char *digest, const char *what, const char **hex, struct mctr_err *err);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -229,24 +228,6 @@ void blob_writer_free(struct blob_writer *w)
 
 /* ---- resumable downloads -------------------------------------------------------- */
 
-static int lock_blob(struct store *st, const char *hex, bool wait, const char *what, int *out, struct mctr_err *err)
-{
-	char name[DIGEST_HEX_LEN + 8];
-	snprintf(name, sizeof name, "blob-%s", hex);
-	_cleanup_close_ int fd = openat(st->locks_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return mctr_fail_errno(err, "%s: open lock %s", what, name);
-	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			return 1;
-		return mctr_fail_errno(err, "%s: lock %s", what, name);
-	}
-	*out = steal_fd(&fd);
-	return 0;
-}
-
 int blob_writer_resume(struct store *st, const char *digest, int64_t size, const char *what, bool wait,
                        struct blob_writer **out, struct mctr_err *err)
 {
@@ -256,9 +237,9 @@ int blob_writer_resume(struct store *st, const char *digest, int64_t size, const
 	if (size < 0)
 		return mctr_fail(err, EINVAL, "%s: a resumable download needs the blob's size", what);
 	int lock_fd = -1;
-	int rc = lock_blob(st, hex, wait, what, &lock_fd, err);
+	int rc = store_lock_digest(st, digest, wait, &lock_fd, err);
 	if (rc != 0)
-		return rc;
+		return rc < 0 ? mctr_err_wrap(err, "%s", what) : rc;
 	struct blob_writer *w = xcalloc(1, sizeof *w);
 	w->st = st;
 	w->what = xstrdup(what);
