@@ -25,23 +25,32 @@ static const char usage[] = "Usage: mctr save [OPTIONS] IMAGE [IMAGE...]\n\n"
 
 #define COPY_CHUNK (1u << 20)
 
+struct written {
+	char *path;
+	int64_t size;
+};
+
 struct saver {
 	struct archive *a;
 	struct store *st;
-	char **written; /* paths already in the archive */
+	struct written *written; /* entries already in the archive */
 	size_t n_written;
 	json_t *manifest_json;
 	json_t *index_json;
 };
 
-static bool already_written(struct saver *s, const char *path)
+static const struct written *find_written(const struct saver *s, const char *path)
 {
 	for (size_t i = 0; i < s->n_written; i++)
-		if (strcmp(s->written[i], path) == 0)
-			return true;
-	s->written = xrealloc(s->written, (s->n_written + 1) * sizeof(char *));
-	s->written[s->n_written++] = xstrdup(path);
-	return false;
+		if (strcmp(s->written[i].path, path) == 0)
+			return &s->written[i];
+	return NULL;
+}
+
+static void note_written(struct saver *s, const char *path, int64_t size)
+{
+	s->written = xrealloc(s->written, (s->n_written + 1) * sizeof *s->written);
+	s->written[s->n_written++] = (struct written){ xstrdup(path), size };
 }
 
 static int write_header(struct saver *s, const char *path, int64_t size, struct mctr_err *err)
@@ -68,28 +77,32 @@ static int write_data(struct saver *s, const void *buf, size_t len, struct mctr_
 
 static int write_bytes(struct saver *s, const char *path, const void *buf, size_t len, struct mctr_err *err)
 {
-	if (already_written(s, path))
+	if (find_written(s, path) != NULL)
 		return 0;
+	note_written(s, path, (int64_t)len);
 	if (write_header(s, path, (int64_t)len, err) < 0)
 		return -1;
 	return write_data(s, buf, len, err);
 }
 
-/* Decompression sinks: count (first pass) or write (second pass), hashing
- * in both so the archive gets exactly the layer the config names. */
+/* Decompression sinks: count and hash (first pass: the size for the tar
+ * header, and proof that the archive gets exactly the layer the config
+ * names), then write (second pass). */
 struct layer_pass {
 	struct saver *s;
-	struct sha256 *h;
+	struct sha256 *h; /* first pass */
 	uint64_t bytes;
-	bool write;
 };
 
 static int pass_sink(void *arg, const void *buf, size_t len, struct mctr_err *err)
 {
 	struct layer_pass *p = arg;
-	sha256_update(p->h, buf, len);
 	p->bytes += len;
-	return p->write ? write_data(p->s, buf, len, err) : 0;
+	if (p->h != NULL) {
+		sha256_update(p->h, buf, len);
+		return 0;
+	}
+	return write_data(p->s, buf, len, err);
 }
 
 static int layer_pass(struct saver *s, const char *blob, struct layer_pass *p, struct mctr_err *err)
@@ -121,7 +134,13 @@ static int write_layer(struct saver *s, const char *blob, const char *diff_id, i
                        struct mctr_err *err)
 {
 	_cleanup_free_ char *path = xasprintf("blobs/sha256/%s", digest_hex(diff_id));
-	bool seen = already_written(s, path);
+	/* The same diff_id (an image sharing a base layer) is in the archive
+	 * once, checked and sized the first time. */
+	const struct written *w = find_written(s, path);
+	if (w != NULL) {
+		*size = w->size;
+		return 0;
+	}
 	_cleanup_sha256_ struct sha256 *h = sha256_new();
 	char got[DIGEST_LEN + 1];
 	struct layer_pass count = { .s = s, .h = h };
@@ -132,12 +151,15 @@ static int write_layer(struct saver *s, const char *blob, const char *diff_id, i
 		return mctr_fail(err, 0, "layer %s in the store does not match diff_id %s (run mctr system check)", blob,
 		                 diff_id);
 	*size = (int64_t)count.bytes;
-	if (seen)
-		return 0;
-	if (write_header(s, path, (int64_t)count.bytes, err) < 0)
+	note_written(s, path, *size);
+	if (write_header(s, path, *size, err) < 0)
 		return -1;
-	struct layer_pass out = { .s = s, .h = h, .write = true };
-	return layer_pass(s, blob, &out, err);
+	struct layer_pass out = { .s = s };
+	if (layer_pass(s, blob, &out, err) < 0)
+		return -1;
+	if ((int64_t)out.bytes != *size)
+		return mctr_fail(err, 0, "layer %s changed while it was saved", blob);
+	return 0;
 }
 
 /* The OCI manifest of the saved form: the same config, layers as
@@ -277,7 +299,7 @@ int mctr_cmd_save(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	_cleanup_free_ char *tmp = output ? xasprintf("%s.tmp-%ld", output, (long)getpid()) : NULL;
 	_cleanup_close_ int fd = -1;
 	if (rc == 0) {
-		fd = output ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : dup(1);
+		fd = output ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : fcntl(1, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
 			rc = mctr_fail_errno(err, "create %s", output ? output : "stdout");
 	}
@@ -302,7 +324,7 @@ int mctr_cmd_save(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		store_image_free(imgs[i]);
 	free(imgs);
 	for (size_t i = 0; i < s.n_written; i++)
-		free(s.written[i]);
+		free(s.written[i].path);
 	free(s.written);
 	json_decref(s.manifest_json);
 	json_decref(s.index_json);
