@@ -19,7 +19,9 @@
 struct blob_writer;
 
 /* expected_digest may be NULL (learned at commit), expected_size -1 if
- * unknown.  `what` names the blob in errors ("layer 2 of busybox.tar"). */
+ * unknown.  `what` names the blob in errors ("layer 2 of busybox.tar").
+ * If the store has expected_digest already, blob_writer_in_store() is true
+ * and the bytes are only hashed. */
 int blob_writer_new(struct store *st, const char *expected_digest, int64_t expected_size, const char *what,
                     struct blob_writer **out, struct mctr_err *err);
 /* Fails as soon as more bytes arrive than expected_size. */

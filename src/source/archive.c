@@ -162,7 +162,7 @@ static int stream_start(struct stream_state *ss, const char *hint_digest, struct
 	if (blob_writer_new(ss->st, hint_digest, b->size, ss->what, &b->writer, err) < 0)
 		return -1;
 	/* A blob the store already has was unpacked when it was stored. */
-	if (hint_digest != NULL && store_blob_exists(ss->st, hint_digest))
+	if (blob_writer_in_store(b->writer))
 		return 0;
 	store_layer_tmpname(b->layer_tmp);
 	struct layer_unpack_opts o = { .parent_dirfd = ss->st->layers_fd, .dirname = b->layer_tmp, .what = ss->what };
@@ -209,9 +209,8 @@ static int read_entry(struct archive_source *s, struct archive *a, struct staged
 	size_t len;
 	la_int64_t off;
 	size_t cap = b->size <= (int64_t)SOURCE_SMALL_MAX ? (size_t)b->size : 0;
-	struct stream_state ss = { .b = b, .st = import_txn_store(s->txn), .what = b->path };
 	_cleanup_free_ char *what = xasprintf("%s: %s", s->base.what, b->path);
-	ss.what = what;
+	struct stream_state ss = { .b = b, .st = import_txn_store(s->txn), .what = what };
 	char hint[DIGEST_LEN + 1];
 	int64_t got = 0;
 	bool decided = cap > 0 || b->size == 0;

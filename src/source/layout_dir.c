@@ -23,8 +23,7 @@ struct layout_source {
 /* Open path inside the layout; must be a regular file. */
 static int layout_open(struct layout_source *s, const char *path, struct stat *sb, struct mctr_err *err)
 {
-	_cleanup_free_ char *what = xasprintf("%s", s->base.what);
-	_cleanup_free_ char *clean = source_clean_path(path, what, err);
+	_cleanup_free_ char *clean = source_clean_path(path, s->base.what, err);
 	if (clean == NULL)
 		return -1;
 	struct mctr_err oerr = { 0 };

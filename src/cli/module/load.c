@@ -69,7 +69,7 @@ int mctr_cmd_load(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 	bool from_stdin = strcmp(input, "-") == 0;
 	if (from_stdin && isatty(0))
 		return mctr_fail(err, 0, "refusing to read an archive from a terminal (use -i FILE or a pipe)");
-	_cleanup_close_ int fd = from_stdin ? dup(0) : open(input, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = from_stdin ? fcntl(0, F_DUPFD_CLOEXEC, 3) : open(input, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return mctr_fail_errno(err, "open %s", input);
 	struct stat sb;
