@@ -94,6 +94,45 @@ expect_status 0 mctr system check --repair
 expect_status 0 mctr system check
 assert_contains "$OUT" "0 problems"
 
+t_begin "system check reports an image with several names once; --repair unpacks a missing layer again"
+expect_status 0 mctr load -i "$FIXTURES/layered-docker.tar"
+expect_status 0 mctr tag layered second:name
+top=$(mctr inspect layered | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["RootFS"]["Layers"][-1][7:])')
+rm -rf "${MCTR_ROOT:?}/layers/$top"
+expect_status 1 mctr system check
+assert_eq 1 "$(grep -c "unpacked layer sha256:$top is missing" <<<"$OUT")" "reports of the missing layer"
+assert_contains "$OUT" ": 1 problem"
+expect_status 0 mctr system check --repair
+assert_contains "$OUT" "unpacked again"
+assert_file_exists "$MCTR_ROOT/layers/$top/data"
+expect_status 0 mctr inspect second:name
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
+t_begin "system check --repair drops an image whose layer blob is damaged"
+blob=$(mctr inspect layered | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Manifest"]["Layers"][0]["digest"][7:])')
+chmod u+w "$MCTR_ROOT/oci/blobs/sha256/$blob"
+printf 'X' | dd of="$MCTR_ROOT/oci/blobs/sha256/$blob" bs=1 seek=100 conv=notrunc status=none
+expect_status 1 mctr system check
+assert_contains "$OUT" "blob sha256:$blob is damaged"
+expect_status 0 mctr system check --repair
+assert_contains "$OUT" "blob sha256:$blob is damaged (content hashes to"
+expect_status 125 mctr inspect layered
+expect_status 125 mctr inspect second:name
+assert_no_file "$MCTR_ROOT/oci/blobs/sha256/$blob"
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
+t_begin "concurrent tags into one root lose no name (index.json under its lock)"
+expect_status 0 mctr load -q -i "$FIXTURES/busybox-docker.tar"
+pids=()
+for i in $(seq 1 24); do mctr tag busybox "race:n$i" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent tag failed"; done
+expect_status 0 mctr images --format json
+assert_eq 25 "$(python3 -c 'import json,sys; print(sum(len(i["Names"]) for i in json.load(sys.stdin)))' <<<"$OUT")" \
+	"names after 24 concurrent tags"
+expect_status 0 mctr image prune -a -f
+
 t_begin "concurrent loads into one root lose no name"
 expect_status 0 mctr image prune -a -f
 pids=()
@@ -114,9 +153,26 @@ for p in "${pids[@]}"; do wait "$p" || fail "a concurrent load of the same image
 expect_status 0 mctr system check
 assert_contains "$OUT" "0 problems"
 
+t_begin "garbage collection waits for a running load (store lock): nothing of it is collected"
+expect_status 0 mctr rmi debian:bookworm
+"$MCTR_BIN" --root "$MCTR_ROOT" load -q -i "$FIXTURES/debian-docker.tar" & lp=$!	# not the function: $! must be mctr
+for _ in $(seq 1 500); do
+	compgen -G "$MCTR_ROOT/layers/.tmp-*" >/dev/null && break
+	sleep 0.01
+done
+compgen -G "$MCTR_ROOT/layers/.tmp-*" >/dev/null || fail "the load never began unpacking"
+expect_status 0 mctr image prune -f
+wait "$lp" || fail "the load failed while garbage collection ran"
+expect_status 0 mctr inspect debian:bookworm
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
 t_begin "a load killed with SIGKILL leaves no visible partial state; GC cleans debris"
 expect_status 0 mctr rmi debian:bookworm
 snapshot_store killed
+final_names() { find "$MCTR_ROOT/oci/blobs/sha256" "$MCTR_ROOT/layers" -mindepth 1 -maxdepth 1 ! -name '.tmp-*' | sort; }
+names_before=$(final_names)
+cp "$MCTR_ROOT/oci/index.json" "$T_SANDBOX/index-before-kill.json"
 "$MCTR_BIN" --root "$MCTR_ROOT" load -q -i "$FIXTURES/debian-docker.tar" & lp=$!	# not the function: $! must be mctr
 # Kill as soon as the unpack has begun (a temp layer dir exists).
 for _ in $(seq 1 500); do
@@ -125,6 +181,8 @@ for _ in $(seq 1 500); do
 done
 kill -9 "$lp" 2>/dev/null || fail "the load ended before it could be killed"
 wait "$lp" 2>/dev/null || true
+assert_eq "$names_before" "$(final_names)" "blobs and layers under final names after the kill"
+cmp -s "$T_SANDBOX/index-before-kill.json" "$MCTR_ROOT/oci/index.json" || fail "index.json changed by the killed load"
 expect_status 0 mctr images
 assert_not_contains "$OUT" debian
 expect_status 0 mctr system check --repair

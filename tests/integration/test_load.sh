@@ -34,6 +34,35 @@ assert_eq "Loaded image: busybox:1.35" "$OUT"
 expect_status 0 mctr inspect busybox:1.35
 assert_contains "$OUT" "\"Id\": \"$BB_ID\""
 
+t_begin "an OCI layout with several images and tags loads every one of them"
+lay=$T_SANDBOX/multi-oci
+cp -r "$FIXTURES/busybox-oci" "$lay"
+cp "$FIXTURES"/layered-oci/blobs/sha256/* "$lay/blobs/sha256/"
+python3 - "$lay/index.json" "$FIXTURES/layered-oci/index.json" <<'PY'
+import json, sys
+idx = json.load(open(sys.argv[1]))
+bb = dict(idx["manifests"][0])
+layered = json.load(open(sys.argv[2]))["manifests"][0]
+ms = []
+for name in ("docker.io/library/bb:one", "example.com:5000/team/bb:two"):
+    d = dict(bb)
+    d["annotations"] = {"org.opencontainers.image.ref.name": name}
+    ms.append(d)
+# containerd's annotation names it; the bare ref.name tag does not
+layered["annotations"] = {"io.containerd.image.name": "docker.io/library/lay:v1",
+                          "org.opencontainers.image.ref.name": "v1"}
+ms.append(layered)
+idx["manifests"] = ms
+json.dump(idx, open(sys.argv[1], "w"))
+PY
+r4=$T_SANDBOX/r4
+expect_status 0 "$MCTR_BIN" --root "$r4" load -i "$lay"
+assert_eq $'Loaded image: bb:one\nLoaded image: example.com:5000/team/bb:two\nLoaded image: lay:v1' "$OUT"
+for n in bb:one example.com:5000/team/bb:two lay:v1; do
+	expect_status 0 "$MCTR_BIN" --root "$r4" inspect "$n"
+done
+assert_eq 2 "$("$MCTR_BIN" --root "$r4" images -q | wc -l)" "images"
+
 t_begin "load an oci-archive, gzip and zstd layouts: same image ID, one unpacked layer"
 for f in busybox-oci.tar busybox-oci-gzip busybox-oci-zstd; do
 	expect_status 0 mctr load -i "$FIXTURES/$f"
@@ -101,6 +130,29 @@ if command -v podman >/dev/null; then
 	assert_contains "$OUT" "layered:latest"
 	podman --root "$pr/root" --runroot "$pr/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
 fi
+two=$T_SANDBOX/two.tar
+expect_status 0 mctr save -o "$two" busybox:latest layered
+# busybox and layered share their base layer: stored once, and each OCI
+# manifest gives every layer the size of its entry.
+expect_status 0 python3 - "$two" <<'PY'
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+sizes = {m.name: m.size for m in t.getmembers()}
+names = [m.name for m in t.getmembers()]
+assert len(names) == len(set(names)), "duplicate entries"
+idx = json.load(t.extractfile("index.json"))
+assert len(idx["manifests"]) == 2, idx
+for d in idx["manifests"]:
+    m = json.load(t.extractfile("blobs/sha256/" + d["digest"][7:]))
+    for l in m["layers"] + [m["config"]]:
+        p = "blobs/sha256/" + l["digest"][7:]
+        assert sizes[p] == l["size"], (p, sizes[p], l["size"])
+PY
+r5=$T_SANDBOX/r5
+expect_status 0 "$MCTR_BIN" --root "$r5" load -i "$two"
+assert_eq $'Loaded image: busybox:latest\nLoaded image: layered:latest' "$OUT"
+expect_status 0 "$MCTR_BIN" --root "$r5" system check
+assert_contains "$OUT" "0 problems"
 expect_status 0 bash -c "'$MCTR_BIN' --root '$MCTR_ROOT' save busybox:latest | tar -t"
 assert_contains "$OUT" "manifest.json"
 expect_status 125 mctr save -o "$T_SANDBOX/x.tar" no-such-image
