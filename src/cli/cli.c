@@ -38,6 +38,9 @@ void cli_close(struct cli *cli)
 	cli->store = NULL;
 }
 
+/* What the last '?' of cli_getopt was about, for cli_bad_option. */
+static char bad_option[256];
+
 int cli_getopt(int argc, char **argv, const struct cli_opts *o)
 {
 	static const struct option none[] = { { 0 } };
@@ -52,6 +55,7 @@ int cli_getopt(int argc, char **argv, const struct cli_opts *o)
 	char shortopts[128];
 	const char *own = o->shortopts ? o->shortopts : "";
 	bool h_is_help = strchr(own, 'h') == NULL;
+	bad_option[0] = '\0';
 	snprintf(shortopts, sizeof shortopts, "+:%s%s", h_is_help ? "h" : "", own);
 	int c = getopt_long(argc, argv, shortopts, all, NULL);
 	if (c == 'h' && h_is_help)
@@ -59,15 +63,22 @@ int cli_getopt(int argc, char **argv, const struct cli_opts *o)
 	if (c == CLI_HELP) {
 		fputs(o->usage, stdout);
 	} else if (c == ':') {
-		fprintf(stderr, "mctr %s: option %s needs a value\n", argv[0], argv[optind - 1]);
+		snprintf(bad_option, sizeof bad_option, "%s: option %s needs a value (see --help)", argv[0],
+		         argv[optind - 1]);
 		c = '?';
 	} else if (c == '?') {
 		if (optopt != 0)
-			fprintf(stderr, "mctr %s: unknown option -%c\n", argv[0], optopt);
+			snprintf(bad_option, sizeof bad_option, "%s: unknown option -%c (see --help)", argv[0], optopt);
 		else
-			fprintf(stderr, "mctr %s: unknown option %s\n", argv[0], argv[optind - 1]);
+			snprintf(bad_option, sizeof bad_option, "%s: unknown option %s (see --help)", argv[0],
+			         argv[optind - 1]);
 	}
 	return c;
+}
+
+int cli_bad_option(struct mctr_err *err)
+{
+	return mctr_fail(err, 0, "%s", bad_option[0] ? bad_option : "bad option (see --help)");
 }
 
 int cli_want_operands(int argc, int optind_, int min, int max, const char *usage, struct mctr_err *err)

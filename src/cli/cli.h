@@ -43,13 +43,16 @@ struct cli_opts {
 	const struct option *longopts; /* without help; may be NULL */
 };
 int cli_getopt(int argc, char **argv, const struct cli_opts *o);
+/* Fail with what cli_getopt's last '?' was about: the unknown option or
+ * the one missing its value (one line, as every mctr error). */
+int cli_bad_option(struct mctr_err *err);
 /* Handle the common results of cli_getopt inside a command's switch:
  * CLI_HELP → usage was printed, command returns 0; '?' → error. */
 #define CLI_OPT_COMMON_CASES(err)                                                                            \
 	case CLI_HELP:                                                                                       \
 		return 0;                                                                                    \
 	case '?':                                                                                            \
-		return mctr_fail((err), 0, "bad option (see --help)");                                      \
+		return cli_bad_option(err);                                                                  \
 	default:                                                                                             \
 		return mctr_fail((err), 0, "unhandled option")
 

@@ -333,7 +333,7 @@ static int parse_run_flags(int argc, char **argv, const char *usage, struct run_
 		if (c == CLI_HELP)
 			return 1;
 		if (c == '?')
-			return mctr_fail(err, 0, "bad option (see --help)");
+			return cli_bad_option(err);
 		if (handle_opt(f, c, optarg, err) < 0)
 			return -1;
 	}

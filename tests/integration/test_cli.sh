@@ -104,6 +104,11 @@ assert_contains "$ERR" "no image command given"
 expect_status 125 mctr image frobnicate
 assert_contains "$ERR" 'unknown command "image frobnicate"'
 expect_status 125 mctr images --bogus
+assert_eq "mctr: images: unknown option --bogus (see --help)" "$ERR"
+expect_status 125 mctr run --bogus busybox
+assert_eq "mctr: run: unknown option --bogus (see --help)" "$ERR"
+expect_status 125 mctr load --input
+assert_eq "mctr: load: option --input needs a value (see --help)" "$ERR" "a module command"
 expect_status 125 mctr --log-level loud images
 assert_contains "$ERR" "--log-level"
 expect_status 125 mctr inspect nothere
