@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "mctr/cleanup.h"
+#include "mctr/fsutil.h"
 #include "mctr/log.h"
 #include "mctr/proctitle.h"
 
@@ -169,6 +172,15 @@ static int run_main(int argc, char **argv, struct mctr_err *err)
 		default:
 			return mctr_fail(err, 0, "bad global option (see mctr --help)");
 		}
+	}
+	/* Bundles and layer paths are written as absolute paths, and a detached
+	 * monitor runs in /: a relative root is made absolute once, here. */
+	_cleanup_free_ char *abs_root = NULL;
+	if (cli.root[0] != '/') {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+		if (cwd == NULL)
+			return mctr_fail_errno(err, "--root %s: cannot resolve the current directory", cli.root);
+		cli.root = abs_root = xasprintf("%s/%s", cwd, cli.root);
 	}
 	if (optind >= argc) {
 		print_usage(stderr, NULL);

@@ -22,6 +22,15 @@ expect_status 0 mctr run --rm busybox sh -c 'echo out; echo err >&2'
 assert_eq out "$OUT"
 assert_eq err "$ERR"
 
+t_begin "a relative --root works for run and a detached run"
+rel=$(realpath --relative-to=. "$MCTR_ROOT")
+expect_status 0 "$MCTR_BIN" --root "$rel" run --rm busybox echo relative
+assert_eq relative "$OUT"
+expect_status 0 "$MCTR_BIN" --root "$rel" run -d --name relative-d busybox true
+expect_status 0 mctr wait relative-d
+assert_eq 0 "$OUT"
+expect_status 0 mctr rm relative-d
+
 t_begin "image Cmd, WorkingDir and Env apply; flags override them"
 expect_status 0 mctr run --rm layered
 assert_eq b "$OUT" "Cmd cat /data/b"
