@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mctr/cgroup.h"
 #include "mctr/cleanup.h"
 #include "mctr/container.h"
 #include "mctr/fsutil.h"
@@ -106,6 +107,10 @@ static int populate(struct store *st, struct ctr_store *cs, const struct ctr_cre
 	so->bundle = bundle;
 	so->lowerdirs = lowers;
 	so->container_id = id;
+	/* A memory limit brings a default swap limit, which a host without swap
+	 * accounting cannot set: Docker warns and runs without it. */
+	if (so->has_memory)
+		so->swap_limit_unsupported = !cgroup_swap_limit_supported(NULL);
 	json_t *image_cfg = json_get_obj(img->config, "config");
 	_cleanup_json_ json_t *config = NULL;
 	if (spec_build(image_cfg, so, &config, err) < 0)
