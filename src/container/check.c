@@ -76,9 +76,10 @@ static void cgroup_ids(char ***out)
 	while (root != NULL && (h = readdir(root)) != NULL) {
 		if (h->d_name[0] == '.')
 			continue;
-		_cleanup_free_ char *dir = strcmp(h->d_name, "mctr") == 0
-		                                   ? xstrdup(CGROUP_DEFAULT_ROOT "/mctr")
-		                                   : xasprintf("%s/%s/mctr", CGROUP_DEFAULT_ROOT, h->d_name);
+		_cleanup_free_ char *dir = strcmp(h->d_name, CGROUP_DEFAULT_PARENT) == 0
+		                                   ? xstrdup(CGROUP_DEFAULT_ROOT "/" CGROUP_DEFAULT_PARENT)
+		                                   : xasprintf("%s/%s/%s", CGROUP_DEFAULT_ROOT, h->d_name,
+		                                               CGROUP_DEFAULT_PARENT);
 		_cleanup_closedir_ DIR *d = opendir(dir);
 		struct dirent *e;
 		while (d != NULL && (e = readdir(d)) != NULL) {

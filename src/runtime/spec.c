@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mctr/cgroup.h"
+#include "mctr/cleanup.h"
 #include "mctr/fsutil.h"
 #include "mctr/jsonutil.h"
 #include "mctr/runtime.h"
@@ -16,7 +18,6 @@
 
 #define SPEC_OCI_VERSION "1.0.2"
 #define SPEC_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define SPEC_CGROUP_PARENT "mctr"
 #define SPEC_HOSTNAME_MAX 64 /* the kernel's HOST_NAME_MAX */
 
 /* jansson refuses strings that are not UTF-8 (json_string() gives NULL and
@@ -35,14 +36,6 @@ static int utf8_check(const char *what, const char *s, struct mctr_err *err)
 
 /* ---- argv ------------------------------------------------------------------------- */
 
-static size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-	while (v != NULL && v[n] != NULL)
-		n++;
-	return n;
-}
-
 int spec_merge_args(const json_t *image_config, const struct spec_options *o, char ***argv, struct mctr_err *err)
 {
 	_cleanup_strv_ char **img_ep = NULL, **img_cmd = NULL;
@@ -58,12 +51,12 @@ int spec_merge_args(const json_t *image_config, const struct spec_options *o, ch
 		cmd = o->args;
 	} else {
 		ep = img_ep;
-		cmd = strv_len(o->args) > 0 ? o->args : img_cmd;
+		cmd = mctr_strv_len(o->args) > 0 ? o->args : img_cmd;
 	}
 	/* mergeAndVerifyConfig(): an Entrypoint of exactly [""] means none. */
-	if (strv_len(ep) == 1 && ep[0][0] == '\0')
+	if (mctr_strv_len(ep) == 1 && ep[0][0] == '\0')
 		ep = NULL;
-	size_t n_ep = strv_len(ep), n_cmd = strv_len(cmd);
+	size_t n_ep = mctr_strv_len(ep), n_cmd = mctr_strv_len(cmd);
 	if (n_ep + n_cmd == 0)
 		return mctr_fail(err, 0, "no command specified");
 	char **v = xcalloc(n_ep + n_cmd + 1, sizeof *v);
@@ -320,7 +313,7 @@ static int process_build(const json_t *image_config, const struct spec_options *
 
 static int overlay_annotations(const struct spec_options *o, json_t *annotations, struct mctr_err *err)
 {
-	size_t n = strv_len(o->lowerdirs);
+	size_t n = mctr_strv_len(o->lowerdirs);
 	if (n == 0)
 		return 0;
 	/* overlayfs takes them as "lowerdir=a:b,upperdir=...". */
@@ -401,7 +394,7 @@ static int linux_build(const struct spec_options *o, const char *rootfs_propagat
 	json_object_set_new(lx, "maskedPaths", o->privileged ? json_array() : spec_masked_paths("/sys"));
 	json_object_set_new(lx, "readonlyPaths", o->privileged ? json_array() : spec_readonly_paths());
 	json_object_set_new(lx, "resources", res);
-	json_object_set_new(lx, "cgroupsPath", json_sprintf("%s/%s", SPEC_CGROUP_PARENT, o->container_id));
+	json_object_set_new(lx, "cgroupsPath", json_sprintf("%s/%s", CGROUP_DEFAULT_PARENT, o->container_id));
 	json_t *sysctl = sysctl_json(o);
 	if (json_object_size(sysctl) > 0)
 		json_object_set_new(lx, "sysctl", sysctl);
