@@ -560,10 +560,7 @@ static int stage_config(struct pull *p, const struct descriptor *cd, struct stag
 	if (!store_blob_exists(p->st, cd->digest)) {
 		/* Another mctr pulling the same image holds it until it commits:
 		 * wait, then find the config (and the layers) in the store. */
-		char name[DIGEST_HEX_LEN + 8];
-		snprintf(name, sizeof name, "blob-%s", digest_hex(cd->digest));
-		p->config_lock = store_lock_named(p->st, name, err);
-		if (p->config_lock < 0)
+		if (store_lock_digest(p->st, cd->digest, true, &p->config_lock, err) < 0)
 			return -1;
 	}
 	if (store_blob_exists(p->st, cd->digest)) {
