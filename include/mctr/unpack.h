@@ -59,6 +59,11 @@ enum mctr_compression {
 enum mctr_compression compression_detect(const void *buf, size_t len);
 const char *compression_name(enum mctr_compression c);
 
+struct archive;
+/* libarchive's message for the last failure reading a; it leaves none for
+ * some truncated archives (EOF right after a pax header). */
+const char *tar_error_string(struct archive *a);
+
 struct layer_unpack_opts {
 	int parent_dirfd;    /* directory in which the layer directory is made */
 	const char *dirname; /* its name; must not exist yet */

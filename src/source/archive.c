@@ -13,6 +13,7 @@
 #include "mctr/log.h"
 #include "mctr/sha256.h"
 #include "mctr/source.h"
+#include "mctr/unpack.h"
 
 #define ARCHIVE_BLOCK (1u << 20)
 #define MAX_ALIAS_DEPTH 8
@@ -222,7 +223,7 @@ static int read_entry(struct archive_source *s, struct archive *a, struct staged
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			rc = mctr_fail(err, 0, "%s: truncated or corrupt archive: %s", what, archive_error_string(a));
+			rc = mctr_fail(err, 0, "%s: truncated or corrupt archive: %s", what, tar_error_string(a));
 			goto out;
 		}
 		if (off != got) {
@@ -323,7 +324,7 @@ int source_archive_scan(struct import_txn *txn, int fd, const char *what, struct
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_none(a);
 	if (archive_read_open_fd(a, fd, ARCHIVE_BLOCK) != ARCHIVE_OK)
-		return mctr_fail(err, 0, "%s: not a tar archive: %s", what, archive_error_string(a));
+		return mctr_fail(err, 0, "%s: not a tar archive: %s", what, tar_error_string(a));
 	struct archive_source *s = xcalloc(1, sizeof *s);
 	s->base.ops = &archive_ops;
 	s->base.what = xstrdup(what);
@@ -333,7 +334,7 @@ int source_archive_scan(struct import_txn *txn, int fd, const char *what, struct
 	while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
 		if (r < ARCHIVE_WARN || (r == ARCHIVE_WARN && entries == 0)) {
 			mctr_fail(err, 0, "%s: %s archive: %s", what, entries ? "truncated or corrupt" : "not a tar",
-			          archive_error_string(a));
+			          tar_error_string(a));
 			archive_source_free(&s->base);
 			return -1;
 		}

@@ -199,10 +199,6 @@ int layer_tree_remove(struct layer_tree *t, int parentfd, const char *name, cons
 /* Mark the directory dirfd (any fd, O_PATH included) opaque. */
 int layer_tree_set_opaque(struct layer_tree *t, int dirfd, const char *shown, struct mctr_err *err);
 
-/* libarchive's message for the last failure on a; it leaves none for some
- * truncated archives (EOF right after a pax header). */
-const char *tar_error_string(struct archive *a);
-
 /* Apply one tar entry (its data is read from a). */
 int layer_tree_apply(struct layer_tree *t, struct archive *a, struct archive_entry *e, struct mctr_err *err);
 

@@ -93,6 +93,24 @@ assert_file_exists "$MCTR_ROOT/layers/$l2/data/dir/x"
 assert_eq "$(stat -c %i "$top/data/dir/z")" "$(stat -c %i "$top/data/hard")" "hardlink kept"
 assert_eq /etc/motd "$(readlink "$top/data/link")" "symlink target"
 
+t_begin "an archive cut right after a pax header is named truncated, never '(null)'"
+# Two entries with pax headers (long names); the cut leaves the second's pax
+# header and nothing after it, where libarchive gives no message of its own.
+python3 - "$T_SANDBOX/cut.tar" <<'PY'
+import io, sys, tarfile
+b = io.BytesIO()
+with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+    for i in range(2):
+        ti = tarfile.TarInfo("manifest-%d-%s.json" % (i, "a" * 120))
+        ti.size = 100
+        t.addfile(ti, io.BytesIO(b"x" * 100))
+open(sys.argv[1], "wb").write(b.getvalue()[:2560])
+PY
+snapshot_store
+expect_status 125 mctr load -i "$T_SANDBOX/cut.tar"
+assert_eq "mctr: $T_SANDBOX/cut.tar: truncated or corrupt archive: truncated or damaged tar archive" "$ERR"
+assert_store_unchanged
+
 t_begin "two images sharing a base layer store it once"
 before=$(find "$MCTR_ROOT/layers" -mindepth 1 -maxdepth 1 | wc -l)
 expect_status 0 mctr load -i "$FIXTURES/shared-base-oci"
