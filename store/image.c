@@ -99,19 +99,33 @@ static void strv_append(char ***v, const char *s)
 	(*v)[n + 1] = NULL;
 }
 
-int store_image_list(struct store *st, struct store_image ***out, size_t *n_out, struct mctr_err *err)
+/* Record index.json entry d, one of img's: its name (with the digest it was
+ * pulled by) and, from the first, the descriptor's media type and size. */
+static void image_add_index_entry(struct store_image *img, json_t *d)
 {
-	_cleanup_json_ json_t *idx = store_index_read(st, err);
-	if (idx == NULL)
-		return -1;
-	json_t *manifests = json_get_arr(idx, "manifests");
+	if (img->manifest_media_type == NULL) {
+		const char *mt = json_get_str(d, "mediaType");
+		img->manifest_media_type = xstrdup(mt ? mt : "");
+		img->manifest_size = json_get_int(d, "size", 0);
+	}
+	json_t *ann = json_get_obj(d, "annotations");
+	const char *name = json_get_str(ann, MCTR_ANNOTATION_REF_NAME);
+	if (name != NULL) {
+		const char *repo = json_get_str(ann, MCTR_ANNOTATION_REPO_DIGEST);
+		strv_append(&img->names, name);
+		strv_append(&img->name_digests, repo && digest_is_valid(repo) ? repo : img->manifest_digest);
+	}
+}
+
+static int image_list_from_index(struct store *st, json_t *manifests, struct store_image ***out, size_t *n_out,
+                                 struct mctr_err *err)
+{
 	size_t n = 0;
 	struct store_image **list = xcalloc(json_array_size(manifests) + 1, sizeof *list);
 	size_t i;
 	json_t *d;
 	json_array_foreach(manifests, i, d) {
 		const char *digest = json_get_str(d, "digest");
-		const char *name = json_get_str(json_get_obj(d, "annotations"), MCTR_ANNOTATION_REF_NAME);
 		struct store_image *img = NULL;
 		for (size_t k = 0; k < n; k++)
 			if (digest && strcmp(list[k]->manifest_digest, digest) == 0)
@@ -121,19 +135,21 @@ int store_image_list(struct store *st, struct store_image ***out, size_t *n_out,
 				store_image_list_free(list, n);
 				return -1;
 			}
-			img->manifest_media_type = xstrdup(json_get_str(d, "mediaType") ? json_get_str(d, "mediaType") : "");
-			img->manifest_size = json_get_int(d, "size", 0);
 			list[n++] = img;
 		}
-		if (name != NULL) {
-			const char *repo = json_get_str(json_get_obj(d, "annotations"), MCTR_ANNOTATION_REPO_DIGEST);
-			strv_append(&img->names, name);
-			strv_append(&img->name_digests, repo && digest_is_valid(repo) ? repo : img->manifest_digest);
-		}
+		image_add_index_entry(img, d);
 	}
 	*out = list;
 	*n_out = n;
 	return 0;
+}
+
+int store_image_list(struct store *st, struct store_image ***out, size_t *n_out, struct mctr_err *err)
+{
+	_cleanup_json_ json_t *idx = store_index_read(st, err);
+	if (idx == NULL)
+		return -1;
+	return image_list_from_index(st, json_get_arr(idx, "manifests"), out, n_out, err);
 }
 
 static bool is_hex_prefix(const char *s)
@@ -162,66 +178,66 @@ static int lookup_by_id(struct store_image **list, size_t n, const char *prefix,
 	return 0;
 }
 
-static bool image_has_name(const struct store_image *img, const char *name)
-{
-	for (char **p = img->names; *p != NULL; p++)
-		if (strcmp(*p, name) == 0)
-			return true;
-	return false;
-}
-
-static struct store_image *lookup_by_ref(struct store_image **list, size_t n, const struct image_ref *ref)
+/* The manifest digest of the index.json entry ref names (a name, or
+ * name@digest: a name of this repository whose manifest is, or was pulled
+ * by, that digest), or NULL.  Names need no blob read. */
+static const char *index_find_ref(json_t *manifests, const struct image_ref *ref)
 {
 	_cleanup_free_ char *full = ref_string(ref);
 	_cleanup_free_ char *repo = ref_repository(ref);
 	size_t rlen = strlen(repo);
-	for (size_t i = 0; i < n; i++) {
+	size_t i;
+	json_t *d;
+	json_array_foreach(manifests, i, d) {
+		const char *digest = json_get_str(d, "digest");
+		json_t *ann = json_get_obj(d, "annotations");
+		const char *name = json_get_str(ann, MCTR_ANNOTATION_REF_NAME);
+		if (digest == NULL || name == NULL)
+			continue;
 		if (ref->digest == NULL) {
-			if (image_has_name(list[i], full))
-				return list[i];
+			if (strcmp(name, full) == 0)
+				return digest;
 			continue;
 		}
-		/* name@digest: a name of this repository whose manifest (or
-		 * registry) digest it is. */
-		for (size_t k = 0; list[i]->names[k] != NULL; k++) {
-			const char *p = list[i]->names[k];
-			bool digest_matches = strcmp(list[i]->manifest_digest, ref->digest) == 0 ||
-			                      strcmp(list[i]->name_digests[k], ref->digest) == 0;
-			if (digest_matches && strncmp(p, repo, rlen) == 0 && (p[rlen] == ':' || p[rlen] == '@'))
-				return list[i];
-		}
+		const char *pulled_by = json_get_str(ann, MCTR_ANNOTATION_REPO_DIGEST);
+		bool digest_matches =
+		        strcmp(digest, ref->digest) == 0 || (pulled_by != NULL && strcmp(pulled_by, ref->digest) == 0);
+		if (digest_matches && strncmp(name, repo, rlen) == 0 && (name[rlen] == ':' || name[rlen] == '@'))
+			return digest;
 	}
 	return NULL;
 }
 
-int store_image_lookup(struct store *st, const char *name_or_id, struct store_image **out, struct mctr_err *err)
+/* The image of manifest digest, with every name index.json gives it. */
+static int image_load_indexed(struct store *st, json_t *manifests, const char *digest, struct store_image **out,
+                              struct mctr_err *err)
+{
+	_cleanup_image_ struct store_image *img = NULL;
+	if (store_image_load(st, digest, &img, err) < 0)
+		return -1;
+	size_t i;
+	json_t *d;
+	json_array_foreach(manifests, i, d) {
+		const char *dg = json_get_str(d, "digest");
+		if (dg != NULL && strcmp(dg, digest) == 0)
+			image_add_index_entry(img, d);
+	}
+	*out = steal_pointer(&img);
+	return 0;
+}
+
+/* By ID (prefix): the IDs are config digests, so every image is loaded. */
+static int image_lookup_id(struct store *st, json_t *manifests, const char *prefix, const char *input,
+                           struct store_image **out, struct mctr_err *err)
 {
 	struct store_image **list = NULL;
 	size_t n = 0;
-	if (store_image_list(st, &list, &n, err) < 0)
+	if (image_list_from_index(st, manifests, &list, &n, err) < 0)
 		return -1;
 	struct store_image *found = NULL;
-	int rc = 0;
-	const char *s = name_or_id;
-	if (strncmp(s, DIGEST_PREFIX, DIGEST_PREFIX_LEN) == 0) {
-		if (!is_hex_prefix(s + DIGEST_PREFIX_LEN))
-			rc = mctr_fail(err, 0, "invalid image ID \"%s\"", s);
-		else
-			rc = lookup_by_id(list, n, s + DIGEST_PREFIX_LEN, s, &found, err);
-	} else {
-		struct image_ref ref = { 0 };
-		struct mctr_err ref_err = { 0 };
-		if (ref_parse(s, &ref, &ref_err) == 0) {
-			found = lookup_by_ref(list, n, &ref);
-			ref_clear(&ref);
-		}
-		if (found == NULL && is_hex_prefix(s))
-			rc = lookup_by_id(list, n, s, s, &found, err);
-		else if (found == NULL && ref_err.msg[0] != '\0')
-			rc = mctr_fail(err, 0, "%s", ref_err.msg);
-	}
+	int rc = lookup_by_id(list, n, prefix, input, &found, err);
 	if (rc == 0 && found == NULL)
-		rc = mctr_fail(err, 0, "no such image: %s", name_or_id);
+		rc = mctr_fail(err, 0, "no such image: %s", input);
 	if (rc == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (list[i] == found)
@@ -230,6 +246,34 @@ int store_image_lookup(struct store *st, const char *name_or_id, struct store_im
 	}
 	store_image_list_free(list, n);
 	return rc;
+}
+
+int store_image_lookup(struct store *st, const char *name_or_id, struct store_image **out, struct mctr_err *err)
+{
+	_cleanup_json_ json_t *idx = store_index_read(st, err);
+	if (idx == NULL)
+		return -1;
+	json_t *manifests = json_get_arr(idx, "manifests");
+	const char *s = name_or_id;
+	if (strncmp(s, DIGEST_PREFIX, DIGEST_PREFIX_LEN) == 0) {
+		if (!is_hex_prefix(s + DIGEST_PREFIX_LEN))
+			return mctr_fail(err, 0, "invalid image ID \"%s\"", s);
+		return image_lookup_id(st, manifests, s + DIGEST_PREFIX_LEN, s, out, err);
+	}
+	/* A name is found in index.json alone; only its own image is read. */
+	struct image_ref ref = { 0 };
+	struct mctr_err ref_err = { 0 };
+	if (ref_parse(s, &ref, &ref_err) == 0) {
+		const char *digest = index_find_ref(manifests, &ref);
+		ref_clear(&ref);
+		if (digest != NULL)
+			return image_load_indexed(st, manifests, digest, out, err);
+	}
+	if (is_hex_prefix(s))
+		return image_lookup_id(st, manifests, s, s, out, err);
+	if (ref_err.msg[0] != '\0')
+		return mctr_fail(err, 0, "%s", ref_err.msg);
+	return mctr_fail(err, 0, "no such image: %s", name_or_id);
 }
 
 bool store_layer_pair_known(struct store *st, const char *blob_digest, const char *diff_id)

@@ -123,6 +123,19 @@ assert_no_file "$MCTR_ROOT/oci/blobs/sha256/$blob"
 expect_status 0 mctr system check
 assert_contains "$OUT" "0 problems"
 
+t_begin "an image whose config blob is gone hides no other: names resolve from index.json alone"
+expect_status 0 mctr load -i "$FIXTURES/busybox-docker.tar"
+expect_status 0 mctr load -i "$FIXTURES/layered-docker.tar"
+cfg=$(image_id layered)
+rm -f "$MCTR_ROOT/oci/blobs/sha256/${cfg:7}"
+expect_status 0 mctr inspect busybox
+assert_contains "$OUT" "\"Id\": \"$id\""
+expect_status 125 mctr inspect layered
+assert_contains "$ERR" "${cfg:7}"
+expect_status 0 mctr system check --repair
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+
 t_begin "concurrent tags into one root lose no name (index.json under its lock)"
 expect_status 0 mctr load -q -i "$FIXTURES/busybox-docker.tar"
 pids=()
