@@ -501,6 +501,11 @@ trap 't__on_err $? $LINENO "$BASH_COMMAND"' ERR
 
 t__cleanup() {
 	local rc=$? m
+	# Only the test file's own shell cleans up.  A subshell can get here too:
+	# t__run_timed's watchdog, killed right after a fast command, may catch
+	# the TERM before it has reset the traps it inherited, and must not
+	# remove the sandbox under the running test.
+	[[ $BASHPID -eq $$ ]] || exit "$rc"
 	trap - ERR
 	# The reader may be gone (`| head`): let writes fail instead of killing us
 	# before the sandbox is removed.
