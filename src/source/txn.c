@@ -198,24 +198,14 @@ int import_txn_add_image(struct import_txn *txn, struct staged_blob *manifest, c
 	return 0;
 }
 
-/* Undo list: what this commit added, removed again if a later step fails. */
-struct undo {
-	char (*blobs)[DIGEST_LEN + 1];
-	size_t n_blobs;
-	char (*layers)[DIGEST_LEN + 1];
-	size_t n_layers;
+/* What this commit made visible, so the directories that changed are
+ * fsynced.  Nothing is ever taken back: once linked, a verified blob or layer
+ * may already serve a concurrent load that found it present.  After a later
+ * failure it stays without a name until the next GC. */
+struct linked {
+	bool blobs;
+	bool layers;
 };
-
-static void undo_run(struct import_txn *txn, struct undo *u)
-{
-	struct mctr_err err = { 0 };
-	for (size_t i = 0; i < u->n_blobs; i++)
-		store_blob_remove(txn->st, u->blobs[i], &err);
-	for (size_t i = 0; i < u->n_layers; i++)
-		rm_rf_at(txn->st->layers_fd, digest_hex(u->layers[i]), &err);
-	free(u->blobs);
-	free(u->layers);
-}
 
 /* Phase 1 of the commit: every blob to add is in a sealed (read-only,
  * verified) temp file; in-memory ones (manifests, configs) are written out. */
@@ -230,23 +220,17 @@ static int seal_blob(struct import_txn *txn, struct staged_blob *b, struct mctr_
 }
 
 /* Phase 3: names for what the one syncfs made durable. */
-static int link_blob(struct import_txn *txn, struct staged_blob *b, struct undo *u, struct mctr_err *err)
+static int link_blob(struct import_txn *txn, struct staged_blob *b, struct linked *l, struct mctr_err *err)
 {
 	bool created = false;
 	if (b->writer != NULL && blob_writer_link(b->writer, &created, err) < 0)
 		return -1;
-	if (created) {
-		u->blobs = xrealloc(u->blobs, (u->n_blobs + 1) * sizeof *u->blobs);
-		memcpy(u->blobs[u->n_blobs++], b->digest, DIGEST_LEN + 1);
-	}
+	l->blobs |= created;
 	if (b->is_layer && b->layer_tmp[0] != '\0') {
 		if (store_layer_rename(txn->st, b->layer_tmp, b->diff_id, &created, err) < 0)
 			return -1;
 		b->layer_tmp[0] = '\0';
-		if (created) {
-			u->layers = xrealloc(u->layers, (u->n_layers + 1) * sizeof *u->layers);
-			memcpy(u->layers[u->n_layers++], b->diff_id, DIGEST_LEN + 1);
-		}
+		l->layers |= created;
 	}
 	b->committed = true;
 	return 0;
@@ -260,45 +244,35 @@ static bool needs_commit(const struct staged_blob *b)
 
 /* Blobs, then layers, made visible with one file-system flush: seal all,
  * syncfs, link/rename all, fsync the two directories. */
-static int commit_blobs(struct import_txn *txn, struct undo *u, struct mctr_err *err)
+static int commit_blobs(struct import_txn *txn, struct mctr_err *err)
 {
 	for (size_t i = 0; i < txn->n_blobs; i++)
 		if (needs_commit(txn->blobs[i]) && seal_blob(txn, txn->blobs[i], err) < 0)
 			return mctr_err_wrap(err, "%s", txn->blobs[i]->path);
 	if (store_sync(txn->st, err) < 0)
 		return -1;
+	struct linked l = { 0 };
 	for (size_t i = 0; i < txn->n_blobs; i++)
-		if (needs_commit(txn->blobs[i]) && link_blob(txn, txn->blobs[i], u, err) < 0)
+		if (needs_commit(txn->blobs[i]) && link_blob(txn, txn->blobs[i], &l, err) < 0)
 			return -1;
-	if ((u->n_blobs > 0 && fsync_dir(txn->st->blobs_fd, err) < 0) ||
-	    (u->n_layers > 0 && fsync_dir(txn->st->layers_fd, err) < 0))
+	if ((l.blobs && fsync_dir(txn->st->blobs_fd, err) < 0) || (l.layers && fsync_dir(txn->st->layers_fd, err) < 0))
 		return -1;
 	return 0;
 }
 
 int import_txn_commit(struct import_txn *txn, struct mctr_err *err)
 {
-	struct undo u = { 0 };
-	if (commit_blobs(txn, &u, err) < 0) {
-		undo_run(txn, &u);
+	if (commit_blobs(txn, err) < 0)
 		return -1;
-	}
+	/* Names written so far point at complete images: a failure keeps them. */
 	for (size_t i = 0; i < txn->n_images; i++) {
 		struct imported_image *img = &txn->images[i];
 		int rc = img->names[0] == NULL ? store_add_unnamed(txn->st, img->desc, err) : 0;
 		for (char **p = img->names; rc == 0 && *p != NULL; p++)
 			rc = store_name_image(txn->st, *p, img->desc, err);
-		if (rc < 0) {
-			/* Names written so far point at complete images: keep them. */
-			if (i == 0)
-				undo_run(txn, &u);
-			else
-				free(u.blobs), free(u.layers);
+		if (rc < 0)
 			return -1;
-		}
 	}
-	free(u.blobs);
-	free(u.layers);
 	txn->committed = true;
 	return 0;
 }

@@ -136,6 +136,27 @@ expect_status 0 mctr system check --repair
 expect_status 0 mctr system check
 assert_contains "$OUT" "0 problems"
 
+t_begin "a load that cannot name its image takes back nothing it linked: GC collects it"
+# A concurrent load may already use a blob this one linked, so a failure
+# after linking leaves the verified blobs and layers unnamed for GC.
+fr=$T_SANDBOX/failname
+expect_status 0 "$MCTR_BIN" --root "$fr" info
+if chattr +i "$fr/oci" 2>/dev/null; then
+	expect_status 125 "$MCTR_BIN" --root "$fr" load -i "$FIXTURES/busybox-docker.tar"
+	chattr -i "$fr/oci"
+	assert_contains "$ERR" "index"
+	expect_status 0 "$MCTR_BIN" --root "$fr" images -q
+	assert_eq "" "$OUT" "no image is named"
+	assert_eq 3 "$(find "$fr/oci/blobs/sha256" -type f | wc -l)" "verified blobs stay"
+	expect_status 0 "$MCTR_BIN" --root "$fr" system check
+	assert_contains "$OUT" "0 problems"
+	expect_status 0 "$MCTR_BIN" --root "$fr" image prune
+	assert_eq 0 "$(find "$fr/oci/blobs/sha256" "$fr/layers" -mindepth 1 -maxdepth 1 | wc -l)" "GC collects them"
+	expect_status 0 "$MCTR_BIN" --root "$fr" load -i "$FIXTURES/busybox-docker.tar"
+else
+	skip "chattr +i is not supported on $T_SANDBOX"
+fi
+
 t_begin "concurrent tags into one root lose no name (index.json under its lock)"
 expect_status 0 mctr load -q -i "$FIXTURES/busybox-docker.tar"
 pids=()
