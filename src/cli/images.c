@@ -31,7 +31,7 @@ static void split_name(const char *name, char **repo, char **tag)
 	ref_clear(&ref);
 }
 
-static json_t *image_json(const struct store_image *img)
+static json_t *image_json(const struct store_image *img, int containers)
 {
 	const char *created = json_get_str(img->config, "created");
 	long long t = rfc3339_parse(created);
@@ -52,7 +52,7 @@ static json_t *image_json(const struct store_image *img)
 	                 "Id", digest_hex(img->id), "ParentId", "",
 	                 "RepoTags", json_array_size(tags) ? tags : (json_decref(tags), json_null()),
 	                 "RepoDigests", digests, "Size", (json_int_t)img->size, "SharedSize", (json_int_t)0,
-	                 "VirtualSize", (json_int_t)img->size, "Labels", labels, "Containers", 0,
+	                 "VirtualSize", (json_int_t)img->size, "Labels", labels, "Containers", containers,
 	                 "Names", json_from_strv(img->names), "Digest", img->manifest_digest,
 	                 "History", json_from_strv(img->names), "Created", (json_int_t)(t < 0 ? 0 : t),
 	                 "CreatedAt", created ? created : "");
@@ -107,8 +107,14 @@ int cmd_images(struct cli *cli, int argc, char **argv, struct mctr_err *err)
 		return -1;
 	if (json) {
 		_cleanup_json_ json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, image_json(list[i]));
+		for (size_t i = 0; i < n; i++) {
+			_cleanup_strv_ char **users = NULL;
+			if (cli_image_users(cli, list[i]->id, &users, err) < 0) {
+				store_image_list_free(list, n);
+				return -1;
+			}
+			json_array_append_new(arr, image_json(list[i], (int)mctr_strv_len(users)));
+		}
 		cli_print_json(arr);
 	} else if (quiet) {
 		for (size_t i = 0; i < n; i++)

@@ -39,6 +39,11 @@ for k in Id ParentId RepoTags RepoDigests Size SharedSize VirtualSize Labels Con
 	assert_contains "$OUT" "\"$k\":"
 done
 assert_contains "$OUT" '"docker.io/library/busybox:latest"'
+assert_contains "$OUT" '"Containers": 0'
+expect_status 0 mctr create --name images-user busybox true
+expect_status 0 mctr images --format json
+assert_contains "$OUT" '"Containers": 1' "a container made from the image counts"
+expect_status 0 mctr rm images-user
 
 t_begin "rmi of one of two names only untags"
 expect_status 0 mctr rmi localhost:5000/team/bb:v1
