@@ -14,6 +14,7 @@
 #include "mctr/log.h"
 #include "mctr/mediatype.h"
 #include "mctr/sha256.h"
+#include "mctr/timeutil.h"
 
 /* Longest Retry-After we wait for; a longer one fails the request at once. */
 #define RETRY_AFTER_MAX 60
@@ -110,13 +111,6 @@ char *reg_client_blob_url(struct registry_client *c, const char *digest)
 {
 	const struct reg_endpoint *ep = &c->eps[c->cur];
 	return xasprintf("%s://%s/v2/%s/blobs/%s", ep->scheme, ep->host, c->repository, digest);
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 long reg_backoff(int attempt, long retry_after)

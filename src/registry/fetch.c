@@ -17,6 +17,7 @@
 #include "mctr/cleanup.h"
 #include "mctr/fsutil.h"
 #include "mctr/log.h"
+#include "mctr/timeutil.h"
 
 #define BUFFER_SIZE (256L << 10)
 /* While a transfer is paused its socket is not watched: look again this often. */
@@ -51,13 +52,6 @@ struct registry_fetcher {
 	struct xfer **v;
 	size_t n;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int registry_fetcher_new(struct registry_client *c, struct registry_fetcher **out, struct mctr_err *err)
 {
@@ -227,7 +221,7 @@ static void xfer_retry_later(struct xfer *x, long delay_ms)
 {
 	xfer_stop(x);
 	x->waiting = true;
-	x->retry_at = now_ms() + delay_ms;
+	x->retry_at = monotonic_ms() + delay_ms;
 }
 
 /* The transfer is over for good: tell the sink, forget it. */
@@ -338,7 +332,7 @@ static int collect_done(struct registry_fetcher *f)
 
 int registry_fetcher_run(struct registry_fetcher *f, int timeout_ms, struct mctr_err *err)
 {
-	long long now = now_ms();
+	long long now = monotonic_ms();
 	bool any_paused = false;
 	long long next_retry = -1;
 	/* Copy: xfer_fail and done() may change f->v. */

@@ -27,6 +27,7 @@
 #include "mctr/regcreds.h"
 #include "mctr/registry.h"
 #include "mctr/source.h"
+#include "mctr/timeutil.h"
 
 #define MAX_INDEX_DEPTH 4
 #define LOOP_TIMEOUT_MS 100
@@ -86,13 +87,6 @@ struct pull {
 	long long last_progress;
 	int config_lock; /* locks/blob-<config hex> while the config is ours to fetch */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Report a state change (or, with force, the state again). */
 static void report_state(struct pull_layer *l, enum pull_layer_state s, bool force)
@@ -199,7 +193,7 @@ static int sink_data(void *arg, const void *buf, size_t len, struct mctr_err *er
 		memcpy(l->stage + l->staged, buf, len);
 		l->staged += len;
 	}
-	l->last_data = now_ms();
+	l->last_data = monotonic_ms();
 	l->pr.done += (int64_t)len;
 	return 0;
 }
@@ -399,7 +393,7 @@ static int extracted(struct pull_layer *l, struct mctr_err *err)
 
 static void report_progress(struct pull *p, bool force)
 {
-	long long now = now_ms();
+	long long now = monotonic_ms();
 	if (!force && now - p->last_progress < PROGRESS_INTERVAL_MS)
 		return;
 	p->last_progress = now;
@@ -445,7 +439,7 @@ static int step_layers(struct pull *p, bool *all_done, bool *locked_out, struct 
 			}
 		}
 		if (l->phase == PHASE_DOWNLOADING && !l->transfer_done && l->staged > 0 &&
-		    now_ms() - l->last_data >= STAGE_IDLE_MS) {
+		    monotonic_ms() - l->last_data >= STAGE_IDLE_MS) {
 			/* A failure stays (failed unpacker, full disk): the transfer's
 			 * next bytes meet it and end it, with the usual handling. */
 			struct mctr_err ignored = { 0 };

@@ -252,20 +252,6 @@ static void rmdir_empty_parents(const struct cgroup_hier *h)
 	}
 }
 
-void cg_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- the "none" layout --------------------------------------------------- */
 
 static int none_discover(struct cgroup *cg, struct mctr_err *err)
@@ -452,7 +438,7 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, struct mctr_err *err)
 			r = cg_write(cg, cg->hier[i].leaf, "cgroup.procs", buf, true, &e);
 			if (r == 0 || e.errnum != EINVAL || attempt == ENTER_RETRIES)
 				break;
-			cg_sleep_ms(ENTER_RETRY_MS);
+			sleep_ms(ENTER_RETRY_MS);
 		}
 		if (r < 0) {
 			if (err != NULL)
@@ -591,7 +577,7 @@ int cgroup_is_empty(struct cgroup *cg, bool *empty, struct mctr_err *err)
 
 int cgroup_wait_empty(struct cgroup *cg, int timeout_ms, struct mctr_err *err)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = monotonic_ms() + timeout_ms;
 	unsigned delay = 1;
 	for (;;) {
 		bool empty;
@@ -599,9 +585,9 @@ int cgroup_wait_empty(struct cgroup *cg, int timeout_ms, struct mctr_err *err)
 			return -1;
 		if (empty)
 			return 0;
-		if (now_ms() >= deadline)
+		if (monotonic_ms() >= deadline)
 			break;
-		cg_sleep_ms(delay);
+		sleep_ms(delay);
 		delay = delay < 50 ? delay * 2 : 50;
 	}
 	struct pid_list l = { 0 };
@@ -736,14 +722,14 @@ static int rmdir_tree(const struct cgroup *cg, const char *dir, struct mctr_err 
  * finish exiting: retry briefly. */
 static int rmdir_with_retry(const struct cgroup *cg, const char *dir, struct mctr_err *err)
 {
-	int64_t deadline = now_ms() + RMDIR_TIMEOUT_MS;
+	int64_t deadline = monotonic_ms() + RMDIR_TIMEOUT_MS;
 	unsigned delay = 1;
 	for (;;) {
 		if (rmdir_tree(cg, dir, err) == 0)
 			return 0;
-		if (err->errnum != EBUSY || now_ms() >= deadline)
+		if (err->errnum != EBUSY || monotonic_ms() >= deadline)
 			return -1;
-		cg_sleep_ms(delay);
+		sleep_ms(delay);
 		delay = delay < 50 ? delay * 2 : 50;
 	}
 }

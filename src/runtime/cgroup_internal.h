@@ -9,6 +9,7 @@
 
 #include "mctr/cgroup.h"
 #include "mctr/err.h"
+#include "mctr/timeutil.h"
 
 /* v1 controllers mctr knows by name. */
 enum {
@@ -104,9 +105,6 @@ typedef int cg_dir_fn(const struct cgroup *cg, const char *parent, const char *d
                       struct mctr_err *err);
 int cg_mkdir_name(const struct cgroup *cg, const char *mount, cg_dir_fn *on_dir, const void *data,
                   struct mctr_err *err);
-
-/* Sleep for ms milliseconds (polling loops only). */
-void cg_sleep_ms(unsigned ms);
 
 /* ---- BPF device filter (cgroup_bpf.c) ------------------------------------ */
 

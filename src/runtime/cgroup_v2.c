@@ -190,7 +190,7 @@ static int v2_freeze(struct cgroup *cg, bool on, struct mctr_err *err)
 			return 1;
 		if (waited >= FREEZE_TIMEOUT_MS)
 			break;
-		cg_sleep_ms(delay);
+		sleep_ms(delay);
 		waited += delay;
 		delay = delay < 20 ? delay * 2 : 20;
 	}

@@ -1,6 +1,7 @@
 #include "mctr/timeutil.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +53,18 @@ void rfc3339_now(char *buf, size_t len)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rfc3339_format(ts.tv_sec, ts.tv_nsec, buf, len);
+}
+
+int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
 }
