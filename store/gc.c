@@ -105,16 +105,9 @@ typedef bool (*sweep_keep_fn)(int dirfd, const char *name, void *arg);
 static int sweep_dir(int dirfd, sweep_keep_fn keep, void *arg, unsigned *removed, uint64_t *bytes,
                      struct mctr_err *err)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return mctr_fail_errno(err, "dup");
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		int e = errno;
-		close(fd);
-		return mctr_fail(err, e, "opendir");
-	}
-	rewinddir(d);
+	_cleanup_closedir_ DIR *d = fs_opendir_at(dirfd, err);
+	if (d == NULL)
+		return -1;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)

@@ -4,6 +4,7 @@
 #ifndef MCTR_FSUTIL_H
 #define MCTR_FSUTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -50,6 +51,12 @@ int open_dir_at(int dirfd, const char *name, bool create, mode_t mode, struct mc
 /* rm -rf dirfd/name: never follows symlinks, copes with directories of mode
  * 000 (overlayfs work/work) and with a missing name. */
 int rm_rf_at(int dirfd, const char *name, struct mctr_err *err);
+
+/* A stream listing the directory dirfd from its start, dirfd itself left
+ * open and usable: the stream reads a duplicate, rewound because a duplicate
+ * shares dirfd's offset, which an earlier listing may have left at the end.
+ * NULL + err on failure. */
+DIR *fs_opendir_at(int dirfd, struct mctr_err *err);
 
 /* Remove every entry of dirfd whose name starts with prefix (temp debris of
  * an interrupted writer). */

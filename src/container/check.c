@@ -108,8 +108,8 @@ static bool has(char **v, const char *s)
 
 static void check_names(struct checker *c, char **ids)
 {
-	int fd = fcntl(c->cs->names_fd, F_DUPFD_CLOEXEC, 3);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct mctr_err ignored = { 0 };
+	_cleanup_closedir_ DIR *d = fs_opendir_at(c->cs->names_fd, &ignored);
 	struct dirent *e;
 	while (d != NULL && (e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')

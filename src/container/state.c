@@ -114,10 +114,9 @@ void ctr_release_name(struct ctr_store *cs, const char *name)
 
 int ctr_list(struct ctr_store *cs, char ***ids, struct mctr_err *err)
 {
-	int fd = fcntl(cs->containers_fd, F_DUPFD_CLOEXEC, 3);
-	_cleanup_closedir_ DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	_cleanup_closedir_ DIR *d = fs_opendir_at(cs->containers_fd, err);
 	if (d == NULL)
-		return mctr_fail_errno(err, "list containers");
+		return mctr_err_wrap(err, "list containers");
 	size_t n = 0;
 	char **v = xcalloc(1, sizeof(char *));
 	struct dirent *de;

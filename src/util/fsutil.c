@@ -255,17 +255,29 @@ int rm_rf_at(int dirfd, const char *name, struct mctr_err *err)
 	return rm_entry(dirfd, name, err);
 }
 
-int fs_remove_prefixed(int dirfd, const char *prefix, struct mctr_err *err)
+DIR *fs_opendir_at(int dirfd, struct mctr_err *err)
 {
 	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return mctr_fail_errno(err, "dup");
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (fd < 0) {
+		mctr_fail_errno(err, "dup");
+		return NULL;
+	}
+	DIR *d = fdopendir(fd);
 	if (d == NULL) {
+		int e = errno;
 		close(fd);
-		return mctr_fail_errno(err, "fdopendir");
+		mctr_fail(err, e, "fdopendir");
+		return NULL;
 	}
 	rewinddir(d);
+	return d;
+}
+
+int fs_remove_prefixed(int dirfd, const char *prefix, struct mctr_err *err)
+{
+	_cleanup_closedir_ DIR *d = fs_opendir_at(dirfd, err);
+	if (d == NULL)
+		return -1;
 	size_t plen = strlen(prefix);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {

@@ -38,16 +38,9 @@ static int hash_fd(int fd, char out[DIGEST_LEN + 1], struct mctr_err *err)
 
 static int check_blobs(struct store *st, struct store_check *c, struct mctr_err *err)
 {
-	int fd = fcntl(st->blobs_fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return mctr_fail_errno(err, "open blobs directory");
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (d == NULL) {
-		int e = errno;
-		close(fd);
-		return mctr_fail(err, e, "open blobs directory");
-	}
-	rewinddir(d); /* the dup shares blobs_fd's offset, maybe at the end */
+	_cleanup_closedir_ DIR *d = fs_opendir_at(st->blobs_fd, err);
+	if (d == NULL)
+		return mctr_err_wrap(err, "open blobs directory");
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')

@@ -40,10 +40,16 @@ for k in Id ParentId RepoTags RepoDigests Size SharedSize VirtualSize Labels Con
 done
 assert_contains "$OUT" '"docker.io/library/busybox:latest"'
 assert_contains "$OUT" '"Containers": 0'
-expect_status 0 mctr create --name images-user busybox true
+# Two images, a container of each: every image counts its own (the
+# container list is read again for each image).
+expect_status 0 mctr load -i "$FIXTURES/layered-docker.tar"
+c1=$(mctr create busybox true) c2=$(mctr create layered true)
 expect_status 0 mctr images --format json
-assert_contains "$OUT" '"Containers": 1' "a container made from the image counts"
-expect_status 0 mctr rm images-user
+counts=$(python3 -c 'import json,sys; print(" ".join("%s=%d" % (i["Names"][0].split("/")[-1], i["Containers"]) for i in json.loads(sys.argv[1])))' "$OUT")
+assert_eq "busybox:latest=1 layered:latest=1" "$counts" "containers per image"
+expect_status 0 mctr rm "${c1:0:6}" "${c2:0:6}"
+assert_eq "${c1:0:6}"$'\n'"${c2:0:6}" "$OUT" "rm of two ID prefixes"
+expect_status 0 mctr rmi layered
 
 t_begin "rmi of one of two names only untags"
 expect_status 0 mctr rmi localhost:5000/team/bb:v1
