@@ -110,8 +110,21 @@ const char *ctr_status_name(enum ctr_status s);
  * its bundle names. */
 struct cgroup;
 int ctr_cgroup_open(const char *id, struct cgroup **out, struct mctr_err *err);
-/* Kill what is left in it and remove it (a cgroup already gone is fine). */
+/* Kill what is left in it and remove it (a cgroup already gone is fine);
+ * then drop its claim. */
 int ctr_cgroup_destroy(const char *id, struct mctr_err *err);
+
+/* Every root shares the cgroup parent, so `system check` of one root could
+ * not tell another root's running container from debris.  A root claims a
+ * container's cgroup before it is made, with a symlink
+ * CTR_CGROUP_CLAIMS_DIR/<id> -> <root>/containers/<id>, and drops the claim
+ * once the cgroup is gone.  /run is a tmpfs: claims go with the cgroups at
+ * reboot. */
+#define CTR_CGROUP_CLAIMS_DIR "/run/mctr/cgroups"
+int ctr_cgroup_claim(const struct ctr_store *cs, const char *id, struct mctr_err *err);
+void ctr_cgroup_unclaim(const char *id);
+/* True if another root holds the claim on id's cgroup. */
+bool ctr_cgroup_claimed_elsewhere(const struct ctr_store *cs, const char *id);
 
 /* Remove the container completely: cgroup (killing what is left), its
  * directory and its name.  The caller holds the container lock. */

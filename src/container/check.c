@@ -137,7 +137,7 @@ int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, str
 	_cleanup_strv_ char **cg = NULL;
 	cgroup_ids(&cg);
 	for (char **p = cg; *p != NULL; p++) {
-		if (has(ids, *p))
+		if (has(ids, *p) || ctr_cgroup_claimed_elsewhere(cs, *p))
 			continue;
 		mctr_report(c.report, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
 		struct mctr_err e2 = { 0 };

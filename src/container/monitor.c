@@ -199,7 +199,9 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 	mctr_debug("monitor: OOM checked");
 	bool cgroup_gone = c->cg == NULL || cgroup_destroy(c->cg, &err) == 0;
 	mctr_debug("monitor: cgroup removed");
-	if (!cgroup_gone)
+	if (cgroup_gone)
+		ctr_cgroup_unclaim(st->id);
+	else
 		mctr_warn("container %.12s: %s", st->id, err.msg);
 	char now[64];
 	rfc3339_now(now, sizeof now);
@@ -232,6 +234,10 @@ static int record_start_failure(struct ctr_store *cs, struct ctr_state *st, bool
 	st->error = xstrdup(why->msg);
 	if (st->auto_remove || remove)
 		return ctr_remove(cs, st, &err);
+	/* The record stays; the cgroup and its claim go (rt_run has
+	 * normally removed the cgroup already). */
+	if (ctr_cgroup_destroy(st->id, &err) < 0)
+		mctr_warn("container %.12s: %s", st->id, err.msg);
 	return ctr_state_write(cs, st, &err);
 }
 
@@ -274,7 +280,7 @@ int monitor_run(const struct monitor_opts *o, struct mctr_err *err)
 	if (st.tty && o->attach)
 		monitor_terminal_size(&ro.console_rows, &ro.console_cols);
 	mctr_debug("monitor: starting container %.12s", o->id);
-	if (rt_run(&ro, &c, err) < 0)
+	if (ctr_cgroup_claim(o->cs, o->id, err) < 0 || rt_run(&ro, &c, err) < 0)
 		goto not_started;
 	if (!c.devices_restricted)
 		mctr_warn("container %.12s: no device cgroup on this host: CAP_MKNOD was dropped instead", o->id);

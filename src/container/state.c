@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -386,7 +387,52 @@ int ctr_cgroup_destroy(const char *id, struct mctr_err *err)
 		return -1;
 	int rc = cgroup_destroy(cg, err);
 	cgroup_free(cg);
+	if (rc == 0)
+		ctr_cgroup_unclaim(id);
 	return rc;
+}
+
+static char *claim_target(const struct ctr_store *cs, const char *id)
+{
+	return xasprintf("%s/containers/%s", cs->root, id);
+}
+
+int ctr_cgroup_claim(const struct ctr_store *cs, const char *id, struct mctr_err *err)
+{
+	_cleanup_free_ char *target = claim_target(cs, id);
+	_cleanup_free_ char *link = path_join(CTR_CGROUP_CLAIMS_DIR, id);
+	for (int attempt = 0;; attempt++) {
+		if (symlink(target, link) == 0)
+			return 0;
+		if (attempt == 2)
+			break;
+		if (errno == ENOENT) { /* the first container since boot */
+			if (mkdir_p_at(AT_FDCWD, CTR_CGROUP_CLAIMS_DIR, 0700, err) < 0)
+				return mctr_err_wrap(err, "claim cgroup %s/%.12s", CGROUP_DEFAULT_PARENT, id);
+		} else if (errno != EEXIST || (unlink(link) < 0 && errno != ENOENT)) {
+			break; /* EEXIST: a restarted container's own old claim */
+		}
+	}
+	return mctr_fail_errno(err, "claim cgroup %s/%.12s: symlink %s", CGROUP_DEFAULT_PARENT, id, link);
+}
+
+void ctr_cgroup_unclaim(const char *id)
+{
+	_cleanup_free_ char *link = path_join(CTR_CGROUP_CLAIMS_DIR, id);
+	if (unlink(link) < 0 && errno != ENOENT)
+		mctr_debug("unclaim %s: %s", link, strerror(errno));
+}
+
+bool ctr_cgroup_claimed_elsewhere(const struct ctr_store *cs, const char *id)
+{
+	_cleanup_free_ char *link = path_join(CTR_CGROUP_CLAIMS_DIR, id);
+	_cleanup_free_ char *target = claim_target(cs, id);
+	char buf[PATH_MAX];
+	ssize_t n = readlink(link, buf, sizeof buf - 1);
+	if (n < 0)
+		return false; /* unclaimed: nobody's, or made by hand */
+	buf[n] = '\0';
+	return strcmp(buf, target) != 0;
 }
 
 int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)

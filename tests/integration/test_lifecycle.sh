@@ -162,6 +162,43 @@ expect_status 0 mctr system check --repair
 assert_no_file "/sys/fs/cgroup/pids/mctr/$stray"
 assert_no_file "$MCTR_ROOT/names/ghost"
 
+t_begin "a running container claims its cgroup for its root; the claim goes with the cgroup"
+expect_status 0 mctr run -d --name claimer busybox sleep 100
+cid=$OUT
+wait_state claimer running || fail "not running"
+assert_eq "$MCTR_ROOT/containers/$cid" "$(readlink "/run/mctr/cgroups/$cid")" "claim"
+expect_status 0 mctr rm -f claimer
+assert_no_file "/run/mctr/cgroups/$cid"
+expect_status 0 mctr run --rm busybox true
+assert_eq "" "$(find /run/mctr/cgroups -lname "$MCTR_ROOT/*")" "claims left by --rm"
+
+t_begin "system check of one root neither reports nor kills another root's containers"
+other=$T_SANDBOX/other-root
+mctro() { "$MCTR_BIN" --root "$other" "$@"; }
+mctro load -q -i "$FIXTURES/busybox-docker.tar"
+oid=$(mctro run -d busybox sleep 100)
+for _ in $(seq 100); do [[ -n $(cgroups_of "$oid") ]] && break; sleep 0.05; done
+# An empty cgroup another root claims (as during its container's start).
+quiet=$(printf '%064d' 8)
+mkdir -p "/sys/fs/cgroup/pids/mctr/$quiet"
+ln -s "$other/containers/$quiet" "/run/mctr/cgroups/$quiet"
+expect_status 0 mctr system check
+assert_contains "$OUT" "0 problems"
+expect_status 0 mctr system check --repair
+assert_file_exists "/sys/fs/cgroup/pids/mctr/$quiet"
+assert_eq "${oid:0:12}" "$(mctro ps -q)" "the other root's container still runs"
+[[ -n $(cgroups_of "$oid") ]] || fail "the other root's container lost its cgroup"
+# Claimed by this root but with no record here: this root's debris.
+rm "/run/mctr/cgroups/$quiet"
+ln -s "$MCTR_ROOT/containers/$quiet" "/run/mctr/cgroups/$quiet"
+expect_status 1 mctr system check
+assert_contains "$OUT" "cgroup mctr/000000000000 belongs to no container"
+expect_status 0 mctr system check --repair
+assert_no_file "/sys/fs/cgroup/pids/mctr/$quiet"
+assert_no_file "/run/mctr/cgroups/$quiet"
+expect_status 0 mctro rm -f "$oid"
+assert_eq "" "$(cgroups_of "$oid")" "the other root's cgroup after its rm"
+
 t_begin "stop never signals a recycled PID"
 expect_status 0 mctr run -d --name recycled busybox sleep 100
 rid=$OUT

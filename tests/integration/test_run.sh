@@ -10,8 +10,15 @@ mctr load -q -i "$FIXTURES/layered-docker.tar"
 
 mounts_before=$(grep -c . /proc/self/mountinfo)
 leftovers() {	# what a finished container could leave on the host
+	local d c
 	{ grep -E " overlay |$MCTR_ROOT" /proc/self/mountinfo || true
-	  find /sys/fs/cgroup -maxdepth 3 -path '*/mctr/*' -type d 2>/dev/null || true; } | sort
+	  find /run/mctr/cgroups -lname "$MCTR_ROOT/*" 2>/dev/null || true
+	  # Every cgroup under mctr/ but those another root claims (its
+	  # containers may run while this test does).
+	  for d in $(find /sys/fs/cgroup -maxdepth 3 -path '*/mctr/*' -type d 2>/dev/null); do
+		c=$(readlink "/run/mctr/cgroups/${d##*/}" 2>/dev/null) || c=
+		[[ -n $c && $c != "$MCTR_ROOT/"* ]] || echo "$d"
+	  done; } | sort
 }
 
 t_begin "run prints the command's output and returns its exit code"
