@@ -118,13 +118,14 @@ int ctr_cgroup_destroy(const char *id, struct mctr_err *err);
  * not tell another root's running container from debris.  A root claims a
  * container's cgroup before it is made, with a symlink
  * CTR_CGROUP_CLAIMS_DIR/<id> -> <root>/containers/<id>, and drops the claim
- * once the cgroup is gone.  /run is a tmpfs: claims go with the cgroups at
- * reboot. */
+ * once the cgroup is gone.  /run is normally a tmpfs: claims go with the
+ * cgroups at reboot; `system check` removes those a crash left. */
 #define CTR_CGROUP_CLAIMS_DIR "/run/mctr/cgroups"
 int ctr_cgroup_claim(const struct ctr_store *cs, const char *id, struct mctr_err *err);
 void ctr_cgroup_unclaim(const char *id);
-/* True if another root holds the claim on id's cgroup. */
-bool ctr_cgroup_claimed_elsewhere(const struct ctr_store *cs, const char *id);
+/* Who holds the claim on id's cgroup. */
+enum ctr_claim { CTR_CLAIM_NONE, CTR_CLAIM_HERE, CTR_CLAIM_ELSEWHERE };
+enum ctr_claim ctr_cgroup_claim_owner(const struct ctr_store *cs, const char *id);
 
 /* Remove the container completely: cgroup (killing what is left), its
  * directory and its name.  The caller holds the container lock. */

@@ -126,6 +126,27 @@ static void check_names(struct checker *c, char **ids)
 	}
 }
 
+/* Claims of this root whose cgroup and record are both gone: a crash
+ * between removing the cgroup and dropping the claim (or a reboot where /run
+ * is no tmpfs).  The record is looked at now, not in the list made before:
+ * a container starting meanwhile has its record before its claim, and one
+ * being removed loses its claim before its record. */
+static void check_claims(struct checker *c, char **cgroups)
+{
+	_cleanup_closedir_ DIR *d = opendir(CTR_CGROUP_CLAIMS_DIR);
+	struct dirent *e;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (!digest_hex_is_valid(e->d_name) || has(cgroups, e->d_name) ||
+		    ctr_cgroup_claim_owner(c->cs, e->d_name) != CTR_CLAIM_HERE ||
+		    faccessat(c->cs->containers_fd, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		mctr_report(c->report, "claim %s/%.12s names no cgroup and no container%s", CTR_CGROUP_CLAIMS_DIR,
+		            e->d_name, c->repair ? ": removed" : "");
+		if (c->repair)
+			ctr_cgroup_unclaim(e->d_name);
+	}
+}
+
 int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, struct mctr_err *err)
 {
 	struct checker c = { .cs = cs, .repair = repair, .report = report };
@@ -137,13 +158,14 @@ int ctr_check(struct ctr_store *cs, bool repair, struct mctr_report *report, str
 	_cleanup_strv_ char **cg = NULL;
 	cgroup_ids(&cg);
 	for (char **p = cg; *p != NULL; p++) {
-		if (has(ids, *p) || ctr_cgroup_claimed_elsewhere(cs, *p))
+		if (has(ids, *p) || ctr_cgroup_claim_owner(cs, *p) == CTR_CLAIM_ELSEWHERE)
 			continue;
 		mctr_report(c.report, "cgroup mctr/%.12s belongs to no container%s", *p, repair ? ": removed" : "");
 		struct mctr_err e2 = { 0 };
 		if (repair && ctr_cgroup_destroy(*p, &e2) < 0)
 			mctr_report(c.report, "cgroup mctr/%.12s: %s", *p, e2.msg);
 	}
+	check_claims(&c, cg);
 	check_names(&c, ids);
 	return 0;
 }

@@ -423,16 +423,16 @@ void ctr_cgroup_unclaim(const char *id)
 		mctr_debug("unclaim %s: %s", link, strerror(errno));
 }
 
-bool ctr_cgroup_claimed_elsewhere(const struct ctr_store *cs, const char *id)
+enum ctr_claim ctr_cgroup_claim_owner(const struct ctr_store *cs, const char *id)
 {
 	_cleanup_free_ char *link = path_join(CTR_CGROUP_CLAIMS_DIR, id);
 	_cleanup_free_ char *target = claim_target(cs, id);
 	char buf[PATH_MAX];
 	ssize_t n = readlink(link, buf, sizeof buf - 1);
 	if (n < 0)
-		return false; /* unclaimed: nobody's, or made by hand */
+		return CTR_CLAIM_NONE; /* nobody's, or made by hand */
 	buf[n] = '\0';
-	return strcmp(buf, target) != 0;
+	return strcmp(buf, target) == 0 ? CTR_CLAIM_HERE : CTR_CLAIM_ELSEWHERE;
 }
 
 int ctr_remove(struct ctr_store *cs, struct ctr_state *st, struct mctr_err *err)

@@ -196,6 +196,18 @@ assert_contains "$OUT" "cgroup mctr/000000000000 belongs to no container"
 expect_status 0 mctr system check --repair
 assert_no_file "/sys/fs/cgroup/pids/mctr/$quiet"
 assert_no_file "/run/mctr/cgroups/$quiet"
+rmdir "/sys/fs/cgroup/pids/mctr/$quiet" 2>/dev/null || true
+# Claims a crash left (cgroup and record gone): this root's go, others stay.
+stale=$(printf '%064d' 9)
+ln -s "$MCTR_ROOT/containers/$stale" "/run/mctr/cgroups/$stale"
+ln -s "$other/containers/$quiet" "/run/mctr/cgroups/$quiet"
+expect_status 1 mctr system check
+assert_contains "$OUT" "claim /run/mctr/cgroups/000000000000 names no cgroup and no container"
+assert_contains "$OUT" "1 problem"
+expect_status 0 mctr system check --repair
+assert_no_file "/run/mctr/cgroups/$stale"
+assert_file_exists "/run/mctr/cgroups/$quiet"
+rm -f "/run/mctr/cgroups/$quiet"
 expect_status 0 mctro rm -f "$oid"
 assert_eq "" "$(cgroups_of "$oid")" "the other root's cgroup after its rm"
 
