@@ -113,6 +113,9 @@ int ctr_cgroup_open(const char *id, struct cgroup **out, struct mctr_err *err);
 /* Kill what is left in it and remove it (a cgroup already gone is fine);
  * then drop its claim. */
 int ctr_cgroup_destroy(const char *id, struct mctr_err *err);
+/* The same for a cgroup already open (NULL: none was made, only the claim
+ * goes). */
+int ctr_cgroup_remove(struct cgroup *cg, const char *id, struct mctr_err *err);
 
 /* Every root shares the cgroup parent, so `system check` of one root could
  * not tell another root's running container from debris.  A root claims a

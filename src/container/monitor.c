@@ -197,11 +197,9 @@ static void record_end(struct ctr_store *cs, struct ctr_state *st, struct rt_con
 	if (c->cg != NULL && cgroup_oom_kill_count(c->cg, &ooms, &err) == 0 && ooms > 0)
 		st->oom_killed = true;
 	mctr_debug("monitor: OOM checked");
-	bool cgroup_gone = c->cg == NULL || cgroup_destroy(c->cg, &err) == 0;
+	bool cgroup_gone = ctr_cgroup_remove(c->cg, st->id, &err) == 0;
 	mctr_debug("monitor: cgroup removed");
-	if (cgroup_gone)
-		ctr_cgroup_unclaim(st->id);
-	else
+	if (!cgroup_gone)
 		mctr_warn("container %.12s: %s", st->id, err.msg);
 	char now[64];
 	rfc3339_now(now, sizeof now);

@@ -380,15 +380,21 @@ int ctr_cgroup_open(const char *id, struct cgroup **out, struct mctr_err *err)
 	return cgroup_open(NULL, name, out, err);
 }
 
+int ctr_cgroup_remove(struct cgroup *cg, const char *id, struct mctr_err *err)
+{
+	if (cg != NULL && cgroup_destroy(cg, err) < 0)
+		return -1;
+	ctr_cgroup_unclaim(id);
+	return 0;
+}
+
 int ctr_cgroup_destroy(const char *id, struct mctr_err *err)
 {
 	struct cgroup *cg = NULL;
 	if (ctr_cgroup_open(id, &cg, err) < 0)
 		return -1;
-	int rc = cgroup_destroy(cg, err);
+	int rc = ctr_cgroup_remove(cg, id, err);
 	cgroup_free(cg);
-	if (rc == 0)
-		ctr_cgroup_unclaim(id);
 	return rc;
 }
 
@@ -401,19 +407,18 @@ int ctr_cgroup_claim(const struct ctr_store *cs, const char *id, struct mctr_err
 {
 	_cleanup_free_ char *target = claim_target(cs, id);
 	_cleanup_free_ char *link = path_join(CTR_CGROUP_CLAIMS_DIR, id);
-	for (int attempt = 0;; attempt++) {
-		if (symlink(target, link) == 0)
-			return 0;
-		if (attempt == 2)
-			break;
-		if (errno == ENOENT) { /* the first container since boot */
-			if (mkdir_p_at(AT_FDCWD, CTR_CGROUP_CLAIMS_DIR, 0700, err) < 0)
-				return mctr_err_wrap(err, "claim cgroup %s/%.12s", CGROUP_DEFAULT_PARENT, id);
-		} else if (errno != EEXIST || (unlink(link) < 0 && errno != ENOENT)) {
-			break; /* EEXIST: a restarted container's own old claim */
-		}
-	}
-	return mctr_fail_errno(err, "claim cgroup %s/%.12s: symlink %s", CGROUP_DEFAULT_PARENT, id, link);
+	int first = symlink(target, link) == 0 ? 0 : errno;
+	if (first == 0)
+		return 0;
+	/* The first container since boot makes the directory; a restarted
+	 * container replaces its own old claim. */
+	if (first == ENOENT && mkdir_p_at(AT_FDCWD, CTR_CGROUP_CLAIMS_DIR, 0700, err) < 0)
+		return mctr_err_wrap(err, "claim cgroup %s/%.12s", CGROUP_DEFAULT_PARENT, id);
+	if (first == EEXIST)
+		unlink(link);
+	if (symlink(target, link) < 0)
+		return mctr_fail_errno(err, "claim cgroup %s/%.12s: symlink %s", CGROUP_DEFAULT_PARENT, id, link);
+	return 0;
 }
 
 void ctr_cgroup_unclaim(const char *id)
